@@ -1,0 +1,46 @@
+"""Arguments shared by sub-commands, turned into the config dataclasses."""
+
+from __future__ import annotations
+
+import argparse
+
+from speechforget.config import TASKS, DataConfig, ExperimentConfig
+
+
+def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
+    p.add_argument("--backbone", default="cnn", help="cnn (built-in) or a transformer backbone")
+    p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")
+    p.add_argument("--data", default="synthetic", help="synthetic | folder:<dir> | hub:<repo> | voxceleb:<dir>")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the built-in data set")
+    p.add_argument("--subset", type=int, default=None, help="at most N training clips per class")
+    p.add_argument("--method", default="retrain", help="unlearning method ('list' to list them)")
+    p.add_argument("--superloss", action="store_true", help="re-weight per-sample losses with SuperLoss")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the method's Config (repeatable)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    p.add_argument("--no-gold", action="store_true", help="skip the gold retrain")
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def experiment_config(args: argparse.Namespace, **changes) -> ExperimentConfig:
+    cfg = ExperimentConfig(
+        task=args.task, backbone=args.backbone, forget=getattr(args, "forget", "class:stop"),
+        method=args.method, method_overrides=parse_overrides(args.overrides),
+        superloss=args.superloss, seed=args.seed, device=args.device,
+        data=DataConfig(source=args.data, seed=args.data_seed, subset=args.subset),
+        checkpoint=args.checkpoint, run_gold=not args.no_gold,
+    )  # fmt: skip
+    for k, v in changes.items():
+        setattr(cfg, k, v)
+    return cfg

@@ -1,0 +1,78 @@
+"""python -m speechforget unlearn --task kws --forget class:stop --method retrain --out report.json"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from speechforget.cli.common import add_experiment_arguments, experiment_config
+from speechforget.engine import StepLog
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_experiment_arguments(p)
+    p.add_argument("--forget", default="class:stop", help="class:<names> | speaker:<id> | sample:<percent>")
+    p.add_argument("--out", default=None, help="write the JSON report here")
+    p.add_argument("--save-model", default=None, help="write the unlearned model (safetensors) here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+class Progress:
+    """A tqdm bar per run ("unlearned", "retrain") fed by the engine's step log."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.bars = enabled, {}
+
+    def __call__(self, which: str, log: StepLog) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(which)
+        if bar is None:
+            bar = self.bars[which] = tqdm(total=log.total_steps, desc=which, file=sys.stderr, leave=False)
+        bar.n = log.step
+        loss = log.forget_loss if log.forget_loss is not None else log.retain_loss
+        bar.set_postfix(loss=f"{loss:.3f}" if loss is not None else "-", refresh=False)
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def main(args: argparse.Namespace) -> int:
+    from speechforget.evaluation import format_summary
+    from speechforget.pipeline import run_experiment
+
+    if args.method == "list":
+        from speechforget.methods import describe_methods
+
+        print(describe_methods())
+        return 0
+    cfg = experiment_config(args)
+    progress = Progress(not args.quiet)
+    try:
+        result = run_experiment(cfg, on_step=progress)
+    finally:
+        progress.close()
+    report = result.report()
+    print(format_summary(report))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2, default=_json_default))
+        print(f"report written to {args.out}")
+    if args.save_model:
+        from speechforget.models import save_checkpoint
+
+        save_checkpoint(result.models["unlearned"], args.save_model, {"report": report})
+        print(f"unlearned model written to {args.save_model}")
+    return 0
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)

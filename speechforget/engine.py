@@ -1,0 +1,191 @@
+"""The one training loop of the project.
+
+`fit` trains a model on (x, y) (originals and gold retrains); `unlearn` runs an
+unlearning method (see speechforget.methods). Only this module calls
+`backward()`, steps optimisers, moves tensors to the device, enforces the time
+budget and emits the per-step log that the UI turns into live curves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from speechforget.config import TrainConfig
+
+
+@dataclass
+class StepLog:
+    """One optimiser step. Losses are batch means (None when the step had no such batch)."""
+
+    step: int
+    epoch: int
+    forget_loss: float | None
+    retain_loss: float | None
+    elapsed_s: float
+    phase: str = "train"
+    total_steps: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step, "epoch": self.epoch, "forget_loss": self.forget_loss,
+            "retain_loss": self.retain_loss, "elapsed_s": round(self.elapsed_s, 4),
+            "phase": self.phase,
+        }  # fmt: skip
+
+
+# on_step returns True (or "stop") to ask the loop to stop cleanly after this step.
+StepCallback = Callable[[StepLog], object]
+
+
+@dataclass
+class RunResult:
+    history: list[StepLog] = field(default_factory=list)
+    time_s: float = 0.0
+    stopped: bool = False  # a callback asked to stop
+    budget_hit: bool = False  # the time budget ran out
+    steps: int = 0
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' -> cuda when available else cpu; an unavailable 'cuda' is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for but no CUDA device is available; use cpu or auto")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ValueError(f"unknown device '{name}'; choose one of cpu, cuda, auto")
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA, nothing on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Shuffled index batches covering range(n) once (the last one may be short)."""
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def make_optimizer(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(
+        [p for p in params if p.requires_grad], lr=lr, weight_decay=weight_decay
+    )
+
+
+class Loop:
+    """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log."""
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig, total_steps: int,
+                 on_step: StepCallback | None = None) -> None:  # fmt: skip
+        self.model, self.cfg, self.on_step = model, cfg, on_step
+        self.device = resolve_device(cfg.device)
+        self.total_steps = total_steps
+        self.result = RunResult()
+        self.t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer,
+                      after_backward: Callable[[], None] | None = None,
+                      after_step: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """zero_grad, backward, optional gradient hook, clip, step, optional post-step hook."""
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if after_backward is not None:
+            after_backward()
+        if self.cfg.grad_clip and self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        opt.step()
+        if after_step is not None:
+            after_step()
+
+    def log(self, epoch: int, forget_loss: torch.Tensor | float | None,
+            retain_loss: torch.Tensor | float | None, phase: str = "train") -> bool:  # fmt: skip
+        """Record one step; True when the run must stop (callback asked, or budget hit)."""
+        r = self.result
+        r.steps += 1
+        entry = StepLog(r.steps, epoch, _num(forget_loss), _num(retain_loss), self.elapsed(),
+                        phase, self.total_steps)  # fmt: skip
+        r.history.append(entry)
+        if self.on_step is not None and self.on_step(entry):
+            r.stopped = True
+        budget = self.cfg.time_budget_s
+        if budget is not None and self.elapsed() >= budget:
+            r.budget_hit = True
+        return r.stopped or r.budget_hit
+
+    def finish(self) -> RunResult:
+        self.result.time_s = self.elapsed()
+        self.model.eval()
+        return self.result
+
+
+def _num(v: torch.Tensor | float | None) -> float | None:
+    if v is None:
+        return None
+    v = float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+    return v if math.isfinite(v) else float("nan")
+
+
+def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+        on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Train `model` in place with cross-entropy on (x, y).
+
+    x: (N, ...) model inputs (already featurized), y: (N,) int64 labels.
+    AdamW with a cosine learning-rate decay over cfg.epochs; batch order from cfg.seed.
+    The logged 'retain_loss' is the training loss (fit trains on the retain set).
+    """
+    if len(x) == 0:
+        raise ValueError("nothing to train on: the training set is empty")
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    loop = Loop(model, cfg, cfg.epochs * steps_per_epoch, on_step)
+    model.to(loop.device).train()
+    x, y = x.to(loop.device), y.to(loop.device)
+    opt = make_optimizer(model.parameters(), cfg.lr, cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=loop.total_steps, pct_start=0.15
+    )
+    gen = torch.Generator().manual_seed(cfg.seed)
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(cfg.epochs):
+        for idx in batches(len(x), cfg.batch_size, gen):
+            idx = idx.to(loop.device)
+            with autocast(loop.device):
+                logits, _ = model(x[idx])
+                loss = loss_fn(logits.float(), y[idx])
+            loop.backward_step(loss, opt, after_step=sched.step)
+            if loop.log(epoch, None, loss):
+                return loop.finish()
+    return loop.finish()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: str | torch.device = "auto",
+            batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Eval-mode logits (N, C) and embeddings (N, D), as float32 CPU tensors."""
+    dev = resolve_device(device) if isinstance(device, str) else device
+    was_training = model.training
+    model.to(dev).eval()
+    outs, embs = [], []
+    for start in range(0, len(x), batch_size):
+        with autocast(dev):
+            logits, emb = model(x[start : start + batch_size].to(dev))
+        outs.append(logits.float().cpu())
+        embs.append(emb.float().cpu())
+    model.train(was_training)
+    if not outs:
+        return torch.zeros(0, 0), torch.zeros(0, 0)
+    return torch.cat(outs), torch.cat(embs)

@@ -1,0 +1,42 @@
+"""The backbone contract every model family implements.
+
+A backbone turns 16 kHz waveforms into class logits and pooled embeddings:
+
+    x = model.featurize(wave)        # (B, L) float32 waveform -> model inputs, no grad
+    logits, emb = model(x)           # (B, C), (B, D)
+
+`featurize` is deterministic and parameter-free with respect to training (the
+built-in CNN computes log-mels there; transformer adapters may normalise or run a
+frozen encoder), so the pipeline computes it once per data set and caches it.
+Every method, metric and figure only relies on this contract.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Backbone(nn.Module):
+    """Base class: subclasses set `num_classes`, `embed_dim` and implement
+    `featurize` and `forward`."""
+
+    num_classes: int
+    embed_dim: int
+    family: str = "base"
+
+    @torch.no_grad()
+    def featurize(self, wave: torch.Tensor) -> torch.Tensor:  # (B, L) -> inputs
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, ...) inputs -> (logits (B, C), embedding (B, D))."""
+        raise NotImplementedError
+
+    def reset_head(self, generator: torch.Generator | None = None) -> None:
+        """Re-initialise the classification head (Bad-Teaching's incompetent teacher)."""
+        raise NotImplementedError
+
+    def spec(self) -> dict:
+        """What is needed to rebuild this model empty (saved beside its weights)."""
+        raise NotImplementedError

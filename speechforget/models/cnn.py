@@ -1,0 +1,68 @@
+"""The built-in backbone: a small CNN on log-mel features.
+
+Input waveforms are 1 s at 16 kHz; `featurize` gives (B, 1, n_mels, frames)
+log-mels (25 ms windows, 10 ms hop), normalised per clip. Four conv blocks
+shrink time and frequency; global average pooling gives the embedding.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+from speechforget.models.base import Backbone
+
+
+def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
+    layers = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class SmallCNN(Backbone):
+    family = "cnn"
+
+    def __init__(self, num_classes: int, n_mels: int = 40, width: int = 16, embed_dim: int = 64,
+                 dropout: float = 0.1, sample_rate: int = 16_000) -> None:  # fmt: skip
+        super().__init__()
+        self.num_classes, self.embed_dim = num_classes, embed_dim
+        self.n_mels, self.width, self.dropout_p, self.sample_rate = (
+            n_mels,
+            width,
+            dropout,
+            sample_rate,
+        )
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=160, n_mels=n_mels
+        )
+        w = width
+        self.features = nn.Sequential(
+            _block(1, w, True), _block(w, 2 * w, True), _block(2 * w, 2 * w, True),
+            _block(2 * w, embed_dim, False),
+        )  # fmt: skip
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(embed_dim, num_classes)
+
+    @torch.no_grad()
+    def featurize(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, L) waveform at 16 kHz -> (B, 1, n_mels, frames) normalised log-mel."""
+        m = self.mel.to(wave.device)(wave.float())
+        m = torch.log(m + 1e-6)
+        m = (m - m.mean(dim=(1, 2), keepdim=True)) / (m.std(dim=(1, 2), keepdim=True) + 1e-5)
+        return m.unsqueeze(1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x)  # (B, D, F', T')
+        emb = h.mean(dim=(2, 3))  # (B, D)
+        return self.head(self.drop(emb)), emb
+
+    def reset_head(self, generator: torch.Generator | None = None) -> None:
+        self.head.reset_parameters()
+
+    def spec(self) -> dict:
+        return {
+            "family": self.family, "num_classes": self.num_classes, "n_mels": self.n_mels,
+            "width": self.width, "embed_dim": self.embed_dim, "dropout": self.dropout_p,
+        }  # fmt: skip

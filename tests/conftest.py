@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny learnable data set (tones, no espeak) and a ready context.
+
+Every test runs with SPEECHFORGET_CACHE pointing at a temporary folder, so no
+test reads or writes ~/.cache.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "speechforget_numba"))
+os.environ["SPEECHFORGET_CACHE"] = tempfile.mkdtemp(prefix="speechforget_test_cache_")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from speechforget.data.dataset import SAMPLE_RATE, SpeechData  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+def make_tiny_data(n_speakers: int = 6, takes: int = 5, seed: int = 0) -> SpeechData:
+    """4 'keywords' (tones of different pitch) x n_speakers (different timbre) x takes.
+
+    Takes 0..takes-3 are train, takes-2 val, takes-1 test; one extra speaker is unheard."""
+    rng = np.random.default_rng(seed)
+    names = ["yes", "no", "up", "down"]
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    waves, kw, spk, take, split = [], [], [], [], []
+    for s in range(n_speakers + 1):
+        for k in range(len(names)):
+            for j in range(takes):
+                f0 = 220.0 * (k + 1) * (1 + 0.02 * rng.standard_normal())
+                x = np.sin(2 * np.pi * f0 * t) + (0.3 + 0.1 * s) * np.sin(2 * np.pi * f0 * (2 + s % 3) * t)
+                x = 0.3 * x / np.abs(x).max() + 0.05 * rng.standard_normal(SAMPLE_RATE)
+                waves.append(x.astype(np.float32))
+                kw.append(k), spk.append(s), take.append(j)
+                split.append("unheard" if s == n_speakers else
+                             "train" if j < takes - 2 else "val" if j == takes - 2 else "test")  # fmt: skip
+    words = np.array([names[k] for k in kw])
+    return SpeechData(np.stack(waves), np.array(kw, dtype=np.int64), np.array(spk, dtype=np.int64),
+                      np.array(take, dtype=np.int64), np.array(split), words, names,
+                      [f"spk{i:02d}" for i in range(n_speakers + 1)], name="tiny")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> SpeechData:
+    return make_tiny_data()
+
+
+@pytest.fixture(scope="session")
+def tiny_ctx(tiny_data):
+    """A pipeline Context on the tiny keyword task with a CNN original trained on it
+    (a few seconds; shared by the whole session - never modify ctx.original)."""
+    from speechforget.config import TrainConfig
+    from speechforget.models import build_model
+    from speechforget.originals import CNN_SPEC, featurize, train_original
+    from speechforget.pipeline import Context
+
+    task = tiny_data.task("kws")
+    x = featurize(build_model({**CNN_SPEC, "num_classes": task.num_classes}), task.waves)
+    recipe = TrainConfig(epochs=15, lr=3e-3, batch_size=16, device="cpu")
+    return Context(task, x, train_original(task, x, recipe=recipe))
