@@ -1,0 +1,68 @@
+"""The built-in CNN: shapes, embeddings, checkpoints, and the engine's fit."""
+
+import torch
+
+from speechforget.config import TrainConfig
+from speechforget.engine import fit, predict, resolve_device
+from speechforget.models import build_model, load_checkpoint, save_checkpoint, state_hash
+from speechforget.originals import CNN_SPEC
+
+
+def test_cnn_shapes():
+    model = build_model({**CNN_SPEC, "num_classes": 12}, seed=0)
+    x = model.featurize(torch.randn(3, 16_000))
+    assert x.shape == (3, 1, 40, 101)
+    logits, emb = model(x)
+    assert logits.shape == (3, 12) and emb.shape == (3, CNN_SPEC["embed_dim"])
+
+
+def test_seeded_init_is_reproducible():
+    a = build_model({**CNN_SPEC, "num_classes": 5}, seed=1)
+    b = build_model({**CNN_SPEC, "num_classes": 5}, seed=1)
+    c = build_model({**CNN_SPEC, "num_classes": 5}, seed=2)
+    assert state_hash(a) == state_hash(b) != state_hash(c)
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    model = build_model({**CNN_SPEC, "num_classes": 4}, seed=0).eval()
+    save_checkpoint(model, tmp_path / "m", {"note": "x"})
+    loaded, meta = load_checkpoint(tmp_path / "m")
+    assert meta["note"] == "x" and state_hash(loaded) == state_hash(model)
+    x = torch.randn(2, 1, 40, 101)
+    assert torch.allclose(loaded(x)[0], model(x)[0])
+
+
+def test_fit_learns_and_stops_on_request(tiny_data):
+    task = tiny_data.task("kws")
+    model = build_model({**CNN_SPEC, "num_classes": task.num_classes}, seed=0)
+    x, y = model.featurize(torch.from_numpy(task.waves)), torch.from_numpy(task.y)
+    train = torch.from_numpy(task.where("train"))
+    run = fit(model, x[train], y[train], TrainConfig(epochs=12, batch_size=16, device="cpu"))
+    losses = [h.retain_loss for h in run.history]
+    assert losses[-1] < losses[0] and not run.stopped
+    logits, emb = predict(model, x, "cpu")
+    test = task.where("test")
+    assert (logits.argmax(1).numpy()[test] == task.y[test]).mean() > 0.7
+    stopper = build_model({**CNN_SPEC, "num_classes": task.num_classes}, seed=0)
+    run = fit(stopper, x[train], y[train], TrainConfig(epochs=12, batch_size=16, device="cpu"),
+              on_step=lambda log: log.step >= 3)  # fmt: skip
+    assert run.stopped and run.steps == 3
+
+
+def test_time_budget(tiny_data):
+    task = tiny_data.task("kws")
+    model = build_model({**CNN_SPEC, "num_classes": task.num_classes}, seed=0)
+    x, y = model.featurize(torch.from_numpy(task.waves)), torch.from_numpy(task.y)
+    run = fit(model, x, y, TrainConfig(epochs=100, batch_size=8, device="cpu", time_budget_s=0.0))
+    assert run.budget_hit and run.steps == 1
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        try:
+            resolve_device("cuda")
+            raise AssertionError("expected a ValueError")
+        except ValueError as e:
+            assert "no CUDA device" in str(e)
