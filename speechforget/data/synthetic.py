@@ -1,0 +1,373 @@
+"""The built-in offline data set: synthetic speech commands.
+
+The 12 SUPERB keyword-spotting labels spoken by synthetic speakers (espeak-ng
+English accents x voice variants x pitch, range, rate and vocal-tract offsets),
+each take with its own pitch/rate jitter, then augmented like a phone
+recording: time shift, gain, random EQ, sometimes reverberation, and background
+noise (white, pink, brown or babble-like) at a random SNR. Clips are 1 s at
+16 kHz. `n_unheard` extra speakers, in split "unheard", are never trained on.
+
+    data = build_synthetic()               # cached under $SPEECHFORGET_CACHE/synthetic/
+    data = build_synthetic(SynthConfig.small())
+
+Synthesis always runs in a fresh subprocess, in a fixed order: espeak-ng keeps
+internal random state from call to call, so only a fresh process repeats its bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speechforget.data.audio import resample, save_wav, to_int16
+from speechforget.data.dataset import (
+    CLIP_SAMPLES,
+    KEYWORDS,
+    KWS_LABELS,
+    SAMPLE_RATE,
+    UNKNOWN_WORDS,
+    SpeechData,
+)
+
+FORMAT_VERSION = 1  # bump when the generator changes: it invalidates every cache entry
+LANGUAGES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
+             "en-gb-x-gbcwmd", "en-us-nyc")  # fmt: skip
+VARIANTS = ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8",
+            "Alex", "Alicia", "Andrea", "Andy", "Annie", "Denis", "Gene", "Jacky", "Lee", "Mario",
+            "Michael", "Mike", "Storm", "adam", "anika", "aunty", "belinda", "benjamin", "boris",
+            "david", "ed", "edward", "grandma", "grandpa", "gustave", "linda", "max", "michel",
+            "paul", "quincy", "rob", "robert", "shelby", "steph", "travis", "victor")  # fmt: skip
+SILENCE, UNKNOWN = KWS_LABELS.index("_silence_"), KWS_LABELS.index("_unknown_")
+
+
+def _f(default: Any, help: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class SynthConfig:
+    """How the synthetic speech commands are made (every field changes the cache key)."""
+
+    seed: int = _f(0, "seed of voices, takes, augmentation and splits", min=0)
+    n_speakers: int = _f(48, "speakers the models train on (spk00, spk01, ...)", min=2, max=400)
+    n_unheard: int = _f(10, "extra speakers no model trains on (split 'unheard')", min=0, max=100)
+    takes: int = _f(4, "takes per speaker and keyword", min=1, max=50)
+    unknown: int = _f(8, "clips of other words (_unknown_) per speaker", min=0, max=100)
+    silence: int = _f(4, "background-only clips (_silence_) per speaker", min=0, max=100)
+    train_frac: float = _f(0.7, "share of each trained speaker's clips in train", min=0.1, max=1)
+    val_frac: float = _f(0.1, "share in val (model selection)", min=0.0, max=0.5)
+    test_frac: float = _f(0.2, "share in test (at least one clip per speaker)", min=0.0, max=0.5)
+    pitch_spread: float = _f(25.0, "speaker base pitch 50 +- this (espeak units)", min=0, max=50)
+    rate_min: float = _f(135.0, "slowest speaker base rate (words per minute)", min=80, max=400)
+    rate_max: float = _f(200.0, "fastest speaker base rate (words per minute)", min=80, max=400)
+    formant_spread: float = _f(0.06, "speaker vocal-tract scale 1 +- this", min=0, max=0.2)
+    pitch_jitter: float = _f(8.0, "per-take pitch and range jitter +- (espeak units)", min=0)
+    rate_jitter: float = _f(0.12, "per-take speaking-rate jitter +- (fraction)", min=0, max=0.5)
+    formant_jitter: float = _f(0.02, "per-take vocal-tract jitter +- (fraction)", min=0, max=0.1)
+    snr_db_min: float = _f(5.0, "lowest speech-to-noise ratio (dB)", min=-10, max=60)
+    snr_db_max: float = _f(30.0, "highest speech-to-noise ratio (dB)", min=-10, max=60)
+    shift_s: float = _f(
+        0.15, "max shift of the word centre from the clip centre (s)", min=0, max=0.5
+    )
+    gain_db_min: float = _f(-24.0, "quietest speech peak (dBFS)", min=-60, max=0)
+    gain_db_max: float = _f(-1.0, "loudest speech peak (dBFS)", min=-60, max=0)
+    eq_db: float = _f(6.0, "random EQ: max boost/cut of each band (dB)", min=0, max=24)
+    reverb_prob: float = _f(0.3, "share of clips with synthetic room reverberation", min=0, max=1)
+    unheard_strength: float = _f(
+        1.0, "unheard speakers: jitter/shift/EQ multiplier, SNR -5 dB per unit above 1", min=1
+    )
+
+    @classmethod
+    def small(cls, **overrides: Any) -> SynthConfig:
+        """A quick preset for tests: 8 trained + 2 unheard speakers, 2 takes (260 clips)."""
+        return cls(**{"n_speakers": 8, "n_unheard": 2, "takes": 2, "unknown": 4, "silence": 2,
+                      **overrides})  # fmt: skip
+
+    def validate(self) -> None:
+        total = self.train_frac + self.val_frac + self.test_frac
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train_frac + val_frac + test_frac must be 1, got {total:g}")
+        for lo, hi in (("snr_db_min", "snr_db_max"), ("gain_db_min", "gain_db_max"),
+                       ("rate_min", "rate_max")):  # fmt: skip
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(f"{lo} ({getattr(self, lo)}) is above {hi} ({getattr(self, hi)})")
+
+    def key(self) -> str:
+        """Cache key: a hash of every field, the generator version and the espeak-ng data."""
+        blob = {"cfg": dataclasses.asdict(self), "format": FORMAT_VERSION,
+                "espeak": version("espeakng-loader")}  # fmt: skip
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One synthetic voice: espeak voice name and its base prosody."""
+
+    name: str
+    voice: str  # e.g. "en-gb-scotland+f3"
+    pitch: float  # espeak 0..100
+    pitch_range: float  # espeak 0..100
+    rate: float  # words per minute
+    formant: float  # vocal-tract scale (>1: shorter tract, higher formants)
+    unheard: bool
+
+
+def make_speakers(cfg: SynthConfig) -> list[Speaker]:
+    """n_speakers + n_unheard speakers, distinct (accent, variant) pairs while there are enough."""
+    from speechforget.data.espeak import available_languages
+
+    rng = np.random.default_rng([cfg.seed, 0])
+    langs = [lang for lang in LANGUAGES if lang in available_languages()]
+    combos = [f"{lang}+{v}" for lang in langs for v in VARIANTS]
+    n = cfg.n_speakers + cfg.n_unheard
+    pick = rng.choice(len(combos), n, replace=n > len(combos))
+    return [
+        Speaker(name=f"spk{i:02d}", voice=combos[c], pitch=50 + cfg.pitch_spread * rng.uniform(-1, 1),
+                pitch_range=rng.uniform(25, 75), rate=rng.uniform(cfg.rate_min, cfg.rate_max),
+                formant=1 + cfg.formant_spread * rng.uniform(-1, 1), unheard=i >= cfg.n_speakers)
+        for i, c in enumerate(pick)
+    ]  # fmt: skip
+
+
+def _clip_plan(cfg: SynthConfig, rng: np.random.Generator) -> list[tuple[int, str, int]]:
+    """(keyword index, word, take) of one speaker's clips, in synthesis order."""
+    plan = [(k, w, t) for k, w in enumerate(KEYWORDS) for t in range(cfg.takes)]
+    words = rng.choice(UNKNOWN_WORDS, cfg.unknown, replace=cfg.unknown > len(UNKNOWN_WORDS))
+    for i, w in enumerate(words):
+        plan.append((UNKNOWN, str(w), int(np.sum(words[:i] == w))))
+    plan += [(SILENCE, "", t) for t in range(cfg.silence)]
+    return plan
+
+
+def _assign_splits(keyword: np.ndarray, cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """Splits of one trained speaker's clips: exact shares, >= 1 train clip per keyword, >= 1 test."""
+    n = len(keyword)
+    n_test = max(1, round(cfg.test_frac * n))
+    n_val = round(cfg.val_frac * n)
+    order = rng.permutation(n)
+    first = order[np.unique(keyword[order], return_index=True)[1]]  # one random clip per label
+    n_train = n - n_test - n_val - len(first)
+    if n_train < 0:
+        raise ValueError(f"{n} clips per speaker cannot give every label a train clip and "
+                         f"{n_test} test clips; raise takes or train_frac")  # fmt: skip
+    out = np.empty(n, dtype="U7")
+    out[first] = "train"
+    out[order[~np.isin(order, first)]] = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
+    return out
+
+
+def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
+    """Make every clip. Call in a fresh process (espeak state); see `build_synthetic`.
+
+    Returns arrays: waves (N, 16000) int16 (value / 32768 = float wave), keyword,
+    speaker, take (N,) int64, split, word (N,) str, speaker_names (S,) str.
+    """
+    from speechforget.data.espeak import Espeak
+
+    cfg.validate()
+    tts = Espeak.get(cfg.seed)  # seeds its breath-noise generator (fresh process)
+    speakers = make_speakers(cfg)
+    speech, rows, split, strength = [], [], [], []
+    for s, spk in enumerate(speakers):
+        rng = np.random.default_rng([cfg.seed, 1, s])
+        plan = _clip_plan(cfg, rng)
+        k = cfg.unheard_strength if spk.unheard else 1.0
+        for kw, word, take in plan:
+            speech.append(_render(tts, spk, word, cfg, k, rng) if word else None)
+            rows.append((kw, s, take, word))
+        kws = np.array([p[0] for p in plan])
+        split += ["unheard"] * len(plan) if spk.unheard else list(_assign_splits(kws, cfg, rng))
+        strength += [k] * len(plan)
+    waves = _augment(speech, cfg, np.array(strength), np.random.default_rng([cfg.seed, 2]))
+    return {
+        "waves": to_int16(waves),
+        "keyword": np.array([r[0] for r in rows], np.int64),
+        "speaker": np.array([r[1] for r in rows], np.int64),
+        "take": np.array([r[2] for r in rows], np.int64),
+        "word": np.array([r[3] for r in rows], dtype="U16"),
+        "split": np.array(split, dtype="U7"),
+        "speaker_names": np.array([s.name for s in speakers]),
+    }
+
+
+def _render(tts: Any, spk: Speaker, word: str, cfg: SynthConfig, k: float,
+            rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """One take of `word` by `spk` with jitter of strength k: (L,) float32 at 16 kHz, trimmed."""
+    jit = rng.uniform(-1, 1, 4) * k
+    pitch = np.clip(spk.pitch + cfg.pitch_jitter * jit[0], 0, 100)
+    prange = np.clip(spk.pitch_range + cfg.pitch_jitter * jit[1], 0, 100)
+    rate = np.clip(spk.rate * (1 + cfg.rate_jitter * jit[2]), 80, 450)
+    formant = spk.formant * (1 + cfg.formant_jitter * jit[3])
+    x = tts.say(word, spk.voice, round(rate), round(pitch), round(prange))
+    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max()) if x.size else []
+    if len(loud) == 0:
+        raise RuntimeError(f"espeak produced no audio for {word!r} with voice {spk.voice}")
+    x = x[max(loud[0] - 220, 0) : loud[-1] + 220]  # trim silence, keep 10 ms margins
+    # reading the samples as if recorded at sr * formant scales pitch, formants and tempo
+    src = int(round(tts.sample_rate * formant / 50)) * 50
+    return resample(x, src, SAMPLE_RATE)
+
+
+NFFT, IR_LEN = 32768, 8000  # FFT size for EQ + reverb (>= clip + IR), IR length (0.5 s)
+
+
+def _noise(kind: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(B,) kind 0 white, 1 pink, 2 brown, 3 babble-like -> (B, CLIP_SAMPLES) noise, rms 1."""
+    f = np.maximum(np.fft.rfftfreq(CLIP_SAMPLES, 1 / SAMPLE_RATE), 20.0)
+    alpha = np.array([0.0, 1.0, 2.0, 1.0])[kind][:, None]
+    shape = f[None] ** (-alpha / 2)
+    band = 1 / (1 + (300 / f) ** 4) / (1 + (f / 3500) ** 4)  # speech band for babble
+    shape = np.where((kind == 3)[:, None], shape * band, shape)
+    shape[:, 0] = 0.0
+    n = np.fft.irfft(np.fft.rfft(rng.standard_normal((len(kind), CLIP_SAMPLES))) * shape)
+    t = np.arange(CLIP_SAMPLES) / SAMPLE_RATE
+    rate, phase = rng.uniform(2, 7, (len(kind), 3, 1)), rng.uniform(0, 2 * np.pi, (len(kind), 3, 1))
+    env = 1 + 0.8 * np.sin(2 * np.pi * rate * t + phase).mean(axis=1)  # syllable-rate bursts
+    n = np.where((kind == 3)[:, None], n * env, n)
+    return n / np.sqrt((n**2).mean(axis=1, keepdims=True))
+
+
+def _filters(k: np.ndarray, cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """(B,) strengths -> (B, NFFT//2+1) response of a random EQ and, on some clips, a room."""
+    b = len(k)
+    lf = np.log2(np.maximum(np.fft.rfftfreq(NFFT, 1 / SAMPLE_RATE), 50.0) / 1000)  # octaves
+    tilt = rng.uniform(-1, 1, (b, 1)) * cfg.eq_db / 4 * k[:, None]  # dB per octave
+    centre, width = rng.uniform(-2.7, 2.6, (b, 3, 1)), rng.uniform(0.3, 1.0, (b, 3, 1))
+    gain = rng.uniform(-1, 1, (b, 3, 1)) * cfg.eq_db * k[:, None, None]
+    lowpass = (rng.random((b, 1)) < 0.3) * np.log2(rng.uniform(3.0, 7.5, (b, 1)))  # kHz
+    db = tilt * lf + (gain * np.exp(-0.5 * ((lf - centre) / width) ** 2)).sum(axis=1)
+    db -= np.where(lowpass > 0, 24 * np.maximum(lf - lowpass, 0), 0)
+    h = 10 ** (np.maximum(db, -60) / 20)
+    room = rng.random(b) < cfg.reverb_prob
+    rt60, drr_db = rng.uniform(0.15, 0.7, (b, 1)), rng.uniform(0, 12, (b, 1))
+    t = np.arange(IR_LEN) / SAMPLE_RATE
+    ir = rng.standard_normal((b, IR_LEN)) * np.exp(-6.91 * t / rt60)  # exponential decay
+    ir *= 10 ** (-drr_db / 20) / np.sqrt((ir**2).sum(axis=1, keepdims=True))
+    ir[:, 0] = 1.0  # the direct path
+    return np.where(room[:, None], h * np.fft.rfft(ir, NFFT), h)
+
+
+def _augment(speech: list[np.ndarray | None], cfg: SynthConfig, k: np.ndarray,
+             rng: np.random.Generator, chunk: int = 128) -> np.ndarray:  # fmt: skip
+    """Place each word in a 1 s window, then EQ, reverb, gain and noise, in batches.
+
+    speech: N words (L_i,) at 16 kHz, None for a silence clip; k: (N,) strengths.
+    Returns (N, CLIP_SAMPLES) float64 with peak <= 1.
+    """
+    n, w = len(speech), CLIP_SAMPLES
+    out, length = np.zeros((n, w)), np.ones(n)
+    shift = rng.uniform(-1, 1, n) * cfg.shift_s * SAMPLE_RATE * k
+    for i, x in enumerate(speech):
+        if x is not None:
+            x = x[max(0, (len(x) - w) // 2) :][:w]  # a word longer than 1 s keeps its centre
+            start = int(np.clip(round(w / 2 + shift[i] - len(x) / 2), 0, w - len(x)))
+            out[i, start : start + len(x)], length[i] = x, len(x)
+    gain = 10 ** (rng.uniform(cfg.gain_db_min, cfg.gain_db_max, n) / 20)
+    snr = rng.uniform(cfg.snr_db_min, cfg.snr_db_max, n) - 5 * (k - 1)
+    kind = rng.integers(0, 4, n)
+    for a in range(0, n, chunk):
+        s = slice(a, a + chunk)
+        y = np.fft.irfft(np.fft.rfft(out[s], NFFT) * _filters(k[s], cfg, rng), NFFT)[:, :w]
+        is_speech = np.array([x is not None for x in speech[s]])
+        y *= (gain[s] / np.maximum(np.abs(y).max(axis=1), 1e-9))[:, None]  # speech peak
+        rms = np.where(is_speech, np.sqrt((y**2).sum(axis=1) / length[s]), 0.2 * gain[s])
+        y += _noise(kind[s], rng) * (rms / 10 ** (snr[s] / 20))[:, None]
+        out[s] = y / np.maximum(np.abs(y).max(axis=1, keepdims=True) / 0.999, 1.0)
+    return out
+
+
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """`cache_dir`, else $SPEECHFORGET_CACHE, else ~/.cache/speechforget."""
+    env = os.environ.get("SPEECHFORGET_CACHE")
+    return Path(cache_dir or env or Path.home() / ".cache" / "speechforget").expanduser()
+
+
+def _load(path: Path) -> SpeechData:
+    with np.load(path, allow_pickle=False) as z:
+        return SpeechData(
+            waves=z["waves"].astype(np.float32) / np.float32(32768.0), keyword=z["keyword"],
+            speaker=z["speaker"], take=z["take"], split=z["split"], word=z["word"],
+            keyword_names=list(KWS_LABELS), speaker_names=z["speaker_names"].tolist(),
+            name="synthetic",
+        )  # fmt: skip
+
+
+def build_synthetic(cfg: SynthConfig | None = None,
+                    cache_dir: str | Path | None = None) -> SpeechData:  # fmt: skip
+    """The synthetic data set for `cfg` (default SynthConfig()), from the disk cache when there.
+
+    A cache miss synthesises in a fresh `python -m speechforget.data.synthetic` process
+    that writes `<cache>/synthetic/<key>.npz` atomically; the result is then loaded from
+    that file, so a fresh build and a cache hit give identical arrays.
+    """
+    cfg = cfg or SynthConfig()
+    cfg.validate()
+    path = cache_root(cache_dir) / "synthetic" / f"{cfg.key()}.npz"
+    if path.exists():
+        try:
+            return _load(path)
+        except (OSError, ValueError, KeyError):  # a damaged entry: build it again
+            path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = str(Path(__file__).resolve().parents[2])  # so the child finds this package
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    cmd = [sys.executable, "-m", "speechforget.data.synthetic", "--out", str(path),
+           "--config", json.dumps(dataclasses.asdict(cfg))]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0 or not path.exists():
+        raise RuntimeError(f"synthetic data build failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr[-3000:]}")  # fmt: skip
+    return _load(path)
+
+
+def write_wavs(data: SpeechData, out_dir: str | Path) -> Path:
+    """Write `<out>/<split>/<keyword>/<speaker>_<word or silence>_<take>.wav` (16-bit PCM,
+    16 kHz) and `<out>/metadata.csv` (path, keyword, word, speaker, take, split)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(len(data)):
+        kw = data.keyword_names[data.keyword[i]] if data.keyword[i] >= 0 else "unlabelled"
+        spk = data.speaker_names[data.speaker[i]] if data.speaker[i] >= 0 else "unknown"
+        word, take, split = str(data.word[i]), int(data.take[i]), str(data.split[i])
+        rel = Path(split) / kw / f"{spk}_{word or 'silence'}_{take}.wav"
+        save_wav(out / rel, data.waves[i])
+        rows.append((rel.as_posix(), kw, word, spk, take, split))
+    with open(out / "metadata.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "keyword", "word", "speaker", "take", "split"])
+        w.writerows(rows)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Child-process entry: synthesise one config into an .npz, written atomically."""
+    ap = argparse.ArgumentParser(description="build the synthetic speech commands into an .npz")
+    ap.add_argument("--out", required=True, help="output .npz path")
+    ap.add_argument("--config", default="{}", help="SynthConfig fields as JSON")
+    args = ap.parse_args(argv)
+    cfg = SynthConfig(**json.loads(args.config))
+    arrays = synthesize(cfg)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, out)
+
+
+if __name__ == "__main__":
+    main()
