@@ -178,3 +178,16 @@ def test_espeak_driver():
     assert x.dtype == np.float32 and len(x) > 2000 and 0 < np.abs(x).max() <= 1
     with pytest.raises(ValueError, match="unknown espeak voice"):
         tts.say("yes", voice="xx-nope")
+
+
+def test_full_dataset_matches_shipped_models():
+    """Same seed, same bytes: the built-in data set rebuilt here has the checksum the
+    shipped originals were trained on (assets/cnn_*.json)."""
+    import json
+    from pathlib import Path
+
+    assets = Path(__file__).resolve().parent.parent / "assets"
+    data = build_synthetic(SynthConfig(seed=0))  # the session cache (tests/conftest.py)
+    for task in ("kws", "sid"):
+        meta = json.loads((assets / f"cnn_{task}.json").read_text())
+        assert meta["data_checksum"] == data.checksum()
