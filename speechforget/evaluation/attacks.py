@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -129,9 +129,11 @@ def forget_vs_test_attack(
     After `simple_mia` in the NeurIPS 2023 Machine Unlearning Challenge starter kit:
     logistic regression on log(CE), Df (label 1) vs an equal-size seeded sample of
     Dt (label 0) (the larger side is subsampled). Stratified k-fold CV with
-    k = min(n_splits, samples per side), k >= 2, instead of the kit's shuffle-split,
-    so every sample gets exactly one out-of-fold score; accuracy and ROC-AUC are
-    computed once over the pooled out-of-fold decision scores.
+    k = min(n_splits, samples per side), k >= 2, instead of the kit's shuffle-split;
+    accuracy and ROC-AUC are computed on each held-out fold and averaged. (An AUC
+    over pooled out-of-fold scores is biased below 0.5 when the two sides do not
+    differ - fold models that flip direction anti-correlate - which would make a
+    gold model look better than ideal.)
 
     loss_forget (Nf,), loss_test (Nt,): per-sample CE in nats.
     Returns {"cv_acc": float, "auc": float}; NaN for both with fewer than 2 samples
@@ -148,8 +150,10 @@ def forget_vs_test_attack(
         return {"cv_acc": 0.5, "auc": 0.5}
     cv = StratifiedKFold(n_splits=max(2, min(n_splits, n)), shuffle=True, random_state=seed)
     clf: Pipeline = make_pipeline(StandardScaler(), LogisticRegression())
-    scores = cross_val_predict(clf, x, labels, cv=cv, method="decision_function")
-    return {
-        "cv_acc": float(np.mean((scores > 0).astype(int) == labels)),
-        "auc": float(roc_auc_score(labels, scores)),
-    }
+    accs, aucs = [], []
+    for train_idx, test_idx in cv.split(x, labels):
+        clf.fit(x[train_idx], labels[train_idx])
+        scores = clf.decision_function(x[test_idx])
+        accs.append(np.mean((scores > 0).astype(int) == labels[test_idx]))
+        aucs.append(roc_auc_score(labels[test_idx], scores))
+    return {"cv_acc": float(np.mean(accs)), "auc": float(np.mean(aucs))}
