@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -51,6 +51,7 @@ class RunResult:
     stopped: bool = False  # a callback asked to stop
     budget_hit: bool = False  # the time budget ran out
     steps: int = 0
+    diverged: bool = False  # a loss became inf/nan; the run stopped before stepping on it
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -71,9 +72,12 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Shuffled index batches covering range(n) once (the last one may be short)."""
+def batches(n: int, batch_size: int, generator: torch.Generator,
+            device: torch.device | None = None) -> Iterator[torch.Tensor]:  # fmt: skip
+    """Shuffled index batches covering range(n) once (the last one may be short); drawn on
+    the CPU, then moved to `device` once per pass (a per-batch copy would sync CUDA)."""
     order = torch.randperm(n, generator=generator)
+    order = order.to(device) if device is not None else order
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
 
@@ -85,7 +89,14 @@ def make_optimizer(params, lr: float, weight_decay: float) -> torch.optim.Optimi
 
 
 class Loop:
-    """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log."""
+    """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log.
+
+    On CUDA the logged losses stay on the device and are read SYNC_EVERY steps at a
+    time (one host sync instead of one per step); on_step then sees those steps in a
+    burst and a stop it asks for takes effect at the next read. On CPU every step is
+    read and reported at once."""
+
+    SYNC_EVERY = 25
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, total_steps: int,
                  on_step: StepCallback | None = None) -> None:  # fmt: skip
@@ -94,6 +105,7 @@ class Loop:
         self.total_steps = total_steps
         self.result = RunResult()
         self.t0 = time.perf_counter()
+        self._pending: list[tuple] = []  # steps logged but not yet read back (CUDA)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -117,20 +129,48 @@ class Loop:
         """Record one step; True when the run must stop (callback asked, or budget hit)."""
         r = self.result
         r.steps += 1
-        entry = StepLog(r.steps, epoch, _num(forget_loss), _num(retain_loss), self.elapsed(),
-                        phase, self.total_steps)  # fmt: skip
-        r.history.append(entry)
-        if self.on_step is not None and self.on_step(entry):
-            r.stopped = True
+        self._pending.append((r.steps, epoch, _detached(forget_loss), _detached(retain_loss),
+                              self.elapsed(), phase))  # fmt: skip
+        if self.device.type != "cuda" or len(self._pending) >= self.SYNC_EVERY:
+            self._flush()
         budget = self.cfg.time_budget_s
         if budget is not None and self.elapsed() >= budget:
             r.budget_hit = True
         return r.stopped or r.budget_hit
 
+    def _flush(self) -> None:
+        """Read the pending losses back (one device-to-host copy) and report the steps."""
+        pending, self._pending = self._pending, []
+        values = _floats([p[2] for p in pending] + [p[3] for p in pending])
+        for i, (step, epoch, _, _, elapsed, phase) in enumerate(pending):
+            entry = StepLog(step, epoch, values[i], values[len(pending) + i], elapsed, phase,
+                            self.total_steps)  # fmt: skip
+            self.result.history.append(entry)
+            if self.on_step is not None and self.on_step(entry):
+                self.result.stopped = True
+
     def finish(self) -> RunResult:
+        self._flush()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         self.result.time_s = self.elapsed()
         self.model.eval()
         return self.result
+
+
+def _detached(v: torch.Tensor | float | None) -> torch.Tensor | float | None:
+    return v.detach() if isinstance(v, torch.Tensor) else v
+
+
+def _floats(values: list) -> list[float | None]:
+    """_num of each value, reading every tensor among them with a single host sync."""
+    at = [i for i, v in enumerate(values) if isinstance(v, torch.Tensor)]
+    out = list(values)
+    if at:
+        read = torch.stack([values[i].float().reshape(()) for i in at]).tolist()
+        for i, v in zip(at, read):
+            out[i] = v
+    return [_num(v) for v in out]
 
 
 def _num(v: torch.Tensor | float | None) -> float | None:
@@ -161,8 +201,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     gen = torch.Generator().manual_seed(cfg.seed)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(cfg.epochs):
-        for idx in batches(len(x), cfg.batch_size, gen):
-            idx = idx.to(loop.device)
+        for idx in batches(len(x), cfg.batch_size, gen, loop.device):
             with autocast(loop.device):
                 logits, _ = model(x[idx])
                 loss = loss_fn(logits.float(), y[idx])
@@ -170,6 +209,64 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
             if loop.log(epoch, None, loss):
                 return loop.finish()
     return loop.finish()
+
+
+def unlearn(model: nn.Module, method, data, cfg: TrainConfig,
+            on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Run an unlearning `method` (speechforget.methods.base.Method) on `model` in place.
+
+    data: a methods.base.UnlearnData (inputs of every clip, Df and Dr positions).
+    cfg: lr, weight decay, clipping, seed (batch order, random labels, teachers),
+    device and the time budget; the number of steps is the method's. Each step
+    logs the plain means of the forget and retain losses; setup (teachers, masks)
+    counts in the run time. A non-finite loss stops the run before it is stepped on.
+    """
+    loop = Loop(model, cfg, method.total_steps(data), on_step)
+    model.to(loop.device)
+    method.train_mode(model)  # train(), batch-norm statistics frozen unless the method says not
+    data = data.to(loop.device)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    method.setup(model, data, gen)
+    opt = make_optimizer(method.trainable(model), cfg.lr, cfg.weight_decay)
+    hooks = (lambda: method.after_backward(model), lambda: method.after_step(model))
+    for batch in method.steps(data, gen):
+        batch = batch.to(loop.device)
+        with autocast(loop.device):
+            terms = method.loss(model, data, batch)
+        total = terms.objective()
+        forget_loss, retain_loss = terms.logged()
+        if not torch.isfinite(total):
+            loop.result.diverged = True
+            loop.log(batch.epoch, forget_loss, retain_loss, batch.phase)
+            break
+        loop.backward_step(total, opt, *hooks)
+        if loop.log(batch.epoch, forget_loss, retain_loss, batch.phase):
+            break
+    return loop.finish()
+
+
+def accumulate_gradients(model: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
+                         index_batches: Iterable[torch.Tensor],
+                         device: torch.device) -> dict[str, torch.Tensor]:  # fmt: skip
+    """{parameter name: sum over batches of d loss_fn(idx) / d parameter}, from zero.
+
+    Runs in eval mode (no dropout, batch-norm statistics untouched) and leaves no
+    .grad behind (SalUn's saliency map)."""
+    was_training = model.training
+    model.eval()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    grads = {n: torch.zeros_like(p) for n, p in named}
+    for idx in index_batches:
+        model.zero_grad(set_to_none=True)
+        with autocast(device):
+            loss = loss_fn(idx.to(device))
+        loss.backward()
+        for n, p in named:
+            if p.grad is not None:
+                grads[n] += p.grad
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return grads
 
 
 @torch.no_grad()

@@ -126,16 +126,18 @@ def train_original(task: TaskData, x: torch.Tensor, spec: dict | None = None,
     return Trained(model, meta, run)
 
 
-def gold_key(meta: dict, retain: np.ndarray) -> str:
-    h = hashlib.sha256(json.dumps({k: meta.get(k) for k in ("spec", "recipe", "data_checksum", "task")},
-                                  sort_keys=True, default=str).encode())  # fmt: skip
+def gold_key(original: Trained, retain: np.ndarray) -> str:
+    """What a gold retrain depends on: model spec, recipe, data, task and retain set."""
+    meta = original.meta
+    key = {"spec": original.model.spec(), **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")}}
+    h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
     return h.hexdigest()[:20]
 
 
 def gold_cached_meta(original: Trained, retain: np.ndarray) -> dict | None:
     """The metadata of a cached gold retrain for this retain set, or None."""
-    path = cache_dir() / "gold" / (gold_key(original.meta, retain) + ".json")
+    path = cache_dir() / "gold" / (gold_key(original, retain) + ".json")
     if path.exists() and Path(str(path)[:-5] + ".safetensors").exists():
         return json.loads(path.read_text())
     return None
@@ -148,7 +150,7 @@ def gold_retrain(original: Trained, task: TaskData, x: torch.Tensor, retain: np.
 
     Cached by (spec, recipe, data, retain set); the cached meta keeps the time it
     took, which is the budget unlearning methods are held to."""
-    path = cache_dir() / "gold" / gold_key(original.meta, retain)
+    path = cache_dir() / "gold" / gold_key(original, retain)
     if use_cache and gold_cached_meta(original, retain) is not None:
         model, meta = load_checkpoint(path)
         if on_step is not None and meta.get("history"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,6 +39,8 @@ class Context:
     task: TaskData
     x: torch.Tensor  # (M, ...) featurized inputs of every task clip
     original: Trained
+    # the original's (logits (M, C), embeddings (M, D)) once computed: it never changes
+    original_outputs: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def y(self) -> torch.Tensor:
@@ -119,14 +122,29 @@ def prepare(task: str = "kws", backbone: str = "cnn", data: DataConfig | None = 
     return _prepare_cached(task, backbone, dataclasses.astuple(data), checkpoint)
 
 
+_ORIGINAL_OUTPUTS_LOCK = threading.Lock()
+
+
+def original_outputs(ctx: Context, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """The original's logits (M, C) and embeddings (M, D) on every clip, computed once
+    per context (a forward pass over every clip takes seconds on a small CPU)."""
+    with _ORIGINAL_OUTPUTS_LOCK:  # a second caller waits instead of computing it again
+        if ctx.original_outputs is None:
+            logits, emb = predict(ctx.original.model, ctx.x, device)
+            ctx.original_outputs = (logits.numpy(), emb.numpy())
+    return ctx.original_outputs
+
+
 def evaluate(
     model: Backbone, ctx: Context, split: Split, seed: int, device: str = "auto"
 ) -> ModelEval:
-    logits, emb = predict(model, ctx.x, device)
-    logits = logits.numpy()
+    if model is ctx.original.model:
+        logits, emb = original_outputs(ctx, device)
+    else:
+        logits, emb = (t.numpy() for t in predict(model, ctx.x, device))
     metrics = model_metrics(logits, ctx.task.y, split.forget, split.retain, split.test,
                             split.test_forgotten, seed=seed)  # fmt: skip
-    return ModelEval(logits, emb.numpy(), per_sample_ce(logits, ctx.task.y), metrics)
+    return ModelEval(logits, emb, per_sample_ce(logits, ctx.task.y), metrics)
 
 
 def run_unlearning(cfg: ExperimentConfig, ctx: Context, split: Split, budget_s: float | None,
@@ -145,7 +163,7 @@ def run_unlearning(cfg: ExperimentConfig, ctx: Context, split: Split, budget_s: 
     return run_method(cfg, ctx, split, budget_s, on_step)
 
 
-def gold_budget(ctx: Context, split: Split) -> float:
+def gold_budget(ctx: Context, split: Split) -> float | None:
     """The paper's rule: unlearning may not take longer than the gold retrain. The
     cached gold time when there is one, else the original's training time scaled
     to the retain set."""
@@ -153,7 +171,65 @@ def gold_budget(ctx: Context, split: Split) -> float:
     if cached is not None:
         return float(cached["time_s"])
     n_train = ctx.original.meta.get("n_train") or len(ctx.task.where("train"))
-    return float(ctx.original.meta.get("train_time_s", 60.0)) * len(split.retain) / n_train
+    if ctx.original.meta.get("train_time_s") is None:
+        return None  # a ready checkpoint whose training time is unknown: no budget yet
+    return float(ctx.original.meta["train_time_s"]) * len(split.retain) / n_train
+
+
+def start_experiment(cfg: ExperimentConfig, ctx: Context | None = None) -> Result:
+    """The split for cfg.forget (ValueError when it leaves nothing to forget or retain),
+    nothing trained yet. Steps: start_experiment -> unlearn_step -> gold_step; the app
+    calls them one by one to show the unlearned model's results before the gold's."""
+    ctx = ctx or prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint)
+    return Result(cfg, ctx, make_split(ctx.task, cfg.forget, cfg.seed))
+
+
+def _tagged(on_step: ExperimentCallback | None, which: str):
+    return None if on_step is None else (lambda log: on_step(which, log))
+
+
+def _retrain(res: Result, on_step: ExperimentCallback | None) -> Trained:
+    ctx, device = res.ctx, res.config.device
+    return gold_retrain(ctx.original, ctx.task, ctx.x, res.split.retain,
+                        _tagged(on_step, "retrain"), device=device)  # fmt: skip
+
+
+def _keep_gold(res: Result, gold: Trained) -> None:
+    res.models["retrain"], res.times["retrain"] = gold.model, gold.meta["time_s"]
+
+
+def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
+    """Run the method on a copy of the original and evaluate it (and the original).
+    With `--method retrain` the gold retrain runs here and is kept for gold_step."""
+    cfg, ctx, split = res.config, res.ctx, res.split
+    gold = None
+    if cfg.method == "retrain":
+        gold = _retrain(res, on_step)
+        if not gold.meta.get("stopped"):
+            _keep_gold(res, gold)
+    model, run = run_unlearning(cfg, ctx, split, gold_budget(ctx, split),
+                                _tagged(on_step, "unlearned"), gold)  # fmt: skip
+    res.models["unlearned"], res.runs["unlearned"] = model, run
+    res.times["unlearned"], res.stopped = run.time_s, run.stopped
+    if "original" not in res.evals:
+        res.evals["original"] = evaluate(ctx.original.model, ctx, split, cfg.seed, cfg.device)
+    if not res.stopped:
+        res.evals["unlearned"] = evaluate(model, ctx, split, cfg.seed, cfg.device)
+    return res
+
+
+def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
+    """Retrain the gold model on the retain set (cached on disk) and evaluate it."""
+    cfg, ctx, split = res.config, res.ctx, res.split
+    if "retrain" not in res.models:
+        gold = _retrain(res, on_step)
+        if gold.meta.get("stopped"):
+            res.stopped = True
+            return res
+        _keep_gold(res, gold)
+    if "retrain" not in res.evals:
+        res.evals["retrain"] = evaluate(res.models["retrain"], ctx, split, cfg.seed, cfg.device)
+    return res
 
 
 def run_experiment(cfg: ExperimentConfig, on_step: ExperimentCallback | None = None,
@@ -162,32 +238,7 @@ def run_experiment(cfg: ExperimentConfig, on_step: ExperimentCallback | None = N
 
     The unlearning run goes first (its live curve is what a user watches), then the
     gold retrain; with `--method retrain` the gold model is the unlearned one."""
-    ctx = ctx or prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint)
-    split = make_split(ctx.task, cfg.forget, cfg.seed)
-    res = Result(cfg, ctx, split)
-    res.evals["original"] = evaluate(ctx.original.model, ctx, split, cfg.seed, cfg.device)
-
-    def tagged(which: str):
-        return None if on_step is None else (lambda log: on_step(which, log))
-
-    gold = None
-    if cfg.method == "retrain":
-        gold = gold_retrain(
-            ctx.original, ctx.task, ctx.x, split.retain, tagged("retrain"), device=cfg.device
-        )
-    model, run = run_unlearning(cfg, ctx, split, gold_budget(ctx, split), tagged("unlearned"), gold)
-    res.models["unlearned"], res.runs["unlearned"] = model, run
-    res.times["unlearned"], res.stopped = run.time_s, run.stopped
-    if res.stopped:
+    res = unlearn_step(start_experiment(cfg, ctx), on_step)
+    if res.stopped or not (cfg.run_gold or cfg.method == "retrain"):
         return res
-    res.evals["unlearned"] = evaluate(model, ctx, split, cfg.seed, cfg.device)
-    if cfg.run_gold or gold is not None:
-        gold = gold or gold_retrain(
-            ctx.original, ctx.task, ctx.x, split.retain, tagged("retrain"), device=cfg.device
-        )
-        if gold.meta.get("stopped"):
-            res.stopped = True
-            return res
-        res.models["retrain"], res.times["retrain"] = gold.model, gold.meta["time_s"]
-        res.evals["retrain"] = evaluate(gold.model, ctx, split, cfg.seed, cfg.device)
-    return res
+    return gold_step(res, on_step)

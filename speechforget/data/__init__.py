@@ -3,7 +3,9 @@
 `load_source(DataConfig)` dispatches on the source string:
     synthetic             the built-in offline data set (espeak-ng voices)
     folder:<dir>          <dir>/<label>/*.wav, a user's own recordings
-Further sources (Hub parquet, VoxCeleb1) register in SOURCES.
+    hub:<repo or dir>     Speech Commands v0.01 (SUPERB labels) from Hub parquet files
+    voxceleb:<dir>        a local VoxCeleb1 folder with iden_split.txt (speaker id)
+Further sources register in SOURCES.
 """
 
 from __future__ import annotations
@@ -27,10 +29,24 @@ def _folder(arg: str, cfg: DataConfig) -> SpeechData:
     return load_folder(arg)
 
 
+def _hub(arg: str, cfg: DataConfig) -> SpeechData:
+    from speechforget.data.hub import load_hub
+
+    return load_hub(arg, cfg)
+
+
+def _voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
+    from speechforget.data.voxceleb import load_voxceleb
+
+    return load_voxceleb(arg, cfg)
+
+
 # source kind -> loader(argument after the colon, DataConfig)
 SOURCES: dict[str, Callable[[str, DataConfig], SpeechData]] = {
     "synthetic": _synthetic,
     "folder": _folder,
+    "hub": _hub,
+    "voxceleb": _voxceleb,
 }
 
 

@@ -16,10 +16,14 @@ from safetensors.torch import load_file, save_file
 
 from speechforget.models.base import Backbone
 from speechforget.models.cnn import SmallCNN
+from speechforget.models.hf_entry import build_hf, list_backbones, load_original_checkpoint  # noqa: F401
 
 # family name -> builder(spec dict) -> Backbone. Transformer families register here too.
 FAMILIES: dict[str, Callable[[dict], Backbone]] = {
     "cnn": lambda s: SmallCNN(**{k: v for k, v in s.items() if k != "family"}),
+    "wav2vec2": build_hf,
+    "hubert": build_hf,
+    "whisper": build_hf,
 }
 
 

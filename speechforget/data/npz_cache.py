@@ -1,0 +1,76 @@
+"""Decoded audio kept on disk, and the per-class subset shared by the real-data sources.
+
+    data = cached("hub", {"repo": ..., "subset": 100}, lambda: decode_everything())
+
+stores `$SPEECHFORGET_CACHE/<kind>/<sha256 of the key>.npz` (waves as 16-bit PCM,
+which is what Speech Commands and VoxCeleb hold: reading it back is exact) and
+loads it without pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from speechforget.data.audio import to_int16
+from speechforget.data.dataset import SpeechData
+
+FORMAT_VERSION = 1  # bump when a source's decoding changes: it invalidates the cache
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SPEECHFORGET_CACHE", Path.home() / ".cache" / "speechforget"))
+
+
+def _save(data: SpeechData, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, waves=to_int16(data.waves), keyword=data.keyword, speaker=data.speaker,
+             take=data.take, split=data.split.astype("U7"), word=data.word.astype(str),
+             keyword_names=np.array(data.keyword_names, dtype=str),
+             speaker_names=np.array(data.speaker_names, dtype=str),
+             name=np.array(data.name))  # fmt: skip
+    tmp.replace(path)  # never leave a half-written file under the final name
+
+
+def _load(path: Path) -> SpeechData:
+    with np.load(path, allow_pickle=False) as z:
+        return SpeechData(
+            waves=z["waves"].astype(np.float32) / 32768.0, keyword=z["keyword"],
+            speaker=z["speaker"], take=z["take"], split=z["split"], word=z["word"],
+            keyword_names=z["keyword_names"].tolist(), speaker_names=z["speaker_names"].tolist(),
+            name=str(z["name"]),
+        )  # fmt: skip
+
+
+def cached(kind: str, key: dict, build: Callable[[], SpeechData]) -> SpeechData:
+    """`build()` once per key; later calls read the npz file."""
+    digest = hashlib.sha256(
+        json.dumps({"v": FORMAT_VERSION, **key}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:24]
+    path = cache_root() / kind / f"{digest}.npz"
+    if path.exists():
+        return _load(path)
+    _save(build(), path)
+    return _load(path)  # the same 16-bit clips on the first and every later call
+
+
+def per_class_subset(split: np.ndarray, label: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Sorted positions keeping at most `n` clips per (split, label), drawn with `seed`;
+    every position when n is None."""
+    if n is None:
+        return np.arange(len(label))
+    if n < 1:
+        raise ValueError(f"subset must be at least 1 clip per class, got {n}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for s in np.unique(split):
+        for c in np.unique(label[split == s]):
+            pos = np.flatnonzero((split == s) & (label == c))
+            keep.append(pos if len(pos) <= n else rng.choice(pos, size=n, replace=False))
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
