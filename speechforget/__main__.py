@@ -20,7 +20,9 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m speechforget", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m speechforget", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         try:

@@ -103,5 +103,7 @@ def _cast(value: Any, current: Any, key: str) -> Any:
         if isinstance(current, float) or current is None:
             return float(value) if value.lower() != "none" else None
     except ValueError:
-        raise ValueError(f"setting '{key}': cannot read '{value}' as {type(current).__name__}") from None
+        raise ValueError(
+            f"setting '{key}': cannot read '{value}' as {type(current).__name__}"
+        ) from None
     return value

@@ -129,7 +129,10 @@ def train_original(task: TaskData, x: torch.Tensor, spec: dict | None = None,
 def gold_key(original: Trained, retain: np.ndarray) -> str:
     """What a gold retrain depends on: model spec, recipe, data, task and retain set."""
     meta = original.meta
-    key = {"spec": original.model.spec(), **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")}}
+    key = {
+        "spec": original.model.spec(),
+        **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")},
+    }
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
     return h.hexdigest()[:20]

@@ -34,7 +34,9 @@ def make_tiny_data(n_speakers: int = 6, takes: int = 5, seed: int = 0) -> Speech
         for k in range(len(names)):
             for j in range(takes):
                 f0 = 220.0 * (k + 1) * (1 + 0.02 * rng.standard_normal())
-                x = np.sin(2 * np.pi * f0 * t) + (0.3 + 0.1 * s) * np.sin(2 * np.pi * f0 * (2 + s % 3) * t)
+                x = np.sin(2 * np.pi * f0 * t) + (0.3 + 0.1 * s) * np.sin(
+                    2 * np.pi * f0 * (2 + s % 3) * t
+                )
                 x = 0.3 * x / np.abs(x).max() + 0.05 * rng.standard_normal(SAMPLE_RATE)
                 waves.append(x.astype(np.float32))
                 kw.append(k), spk.append(s), take.append(j)

@@ -15,7 +15,9 @@ from speechforget.pipeline import run_experiment
 
 def test_retrain_class_forgets_the_class(tiny_ctx):
     before = state_hash(tiny_ctx.original.model)
-    res = run_experiment(ExperimentConfig(forget="class:up", method="retrain", device="cpu"), ctx=tiny_ctx)
+    res = run_experiment(
+        ExperimentConfig(forget="class:up", method="retrain", device="cpu"), ctx=tiny_ctx
+    )
     rep = res.report()
     assert set(rep["models"]) == {"original", "unlearned", "retrain"}
     for name in ("original", "unlearned", "retrain"):
@@ -24,17 +26,23 @@ def test_retrain_class_forgets_the_class(tiny_ctx):
     assert gold["forget_acc"] < 0.05 and gold["test_forgotten_acc"] < 0.05
     assert rep["models"]["original"]["forget_acc"] > 0.9
     assert rep["gap_to_retrain"]["avg"] == 0.0  # the gold model is the unlearned one
-    assert rep["history"] and {"step", "epoch", "forget_loss", "retain_loss", "elapsed_s"} == set(rep["history"][0])
+    assert rep["history"] and {"step", "epoch", "forget_loss", "retain_loss", "elapsed_s"} == set(
+        rep["history"][0]
+    )
     assert state_hash(tiny_ctx.original.model) == before
     json.dumps(rep, allow_nan=False)
 
 
 def test_none_keeps_the_original(tiny_ctx):
-    res = run_experiment(ExperimentConfig(forget="sample:20", method="none", device="cpu"), ctx=tiny_ctx)
+    res = run_experiment(
+        ExperimentConfig(forget="sample:20", method="none", device="cpu"), ctx=tiny_ctx
+    )
     rep = res.report()
     assert rep["models"]["unlearned"]["forget_acc"] == rep["models"]["original"]["forget_acc"]
     assert rep["models"]["unlearned"]["test_forgotten_acc"] is None
-    np.testing.assert_allclose(res.evals["unlearned"].logits, res.evals["original"].logits, atol=1e-5)
+    np.testing.assert_allclose(
+        res.evals["unlearned"].logits, res.evals["original"].logits, atol=1e-5
+    )
     assert rep["gap_to_retrain"]["avg"] >= 0
 
 
@@ -49,7 +57,11 @@ def test_gold_is_cached(tiny_ctx):
 def _write_folder(data, root):
     for i in range(len(data)):
         d = root / data.split[i] if data.split[i] != "unheard" else root / "test"
-        path = d / data.keyword_names[data.keyword[i]] / f"{data.speaker_names[data.speaker[i]]}_nohash_{i}.wav"
+        path = (
+            d
+            / data.keyword_names[data.keyword[i]]
+            / f"{data.speaker_names[data.speaker[i]]}_nohash_{i}.wav"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, data.waves[i], 16_000, subtype="PCM_16")
 
@@ -69,6 +81,8 @@ def test_cli_unlearn_retrain_on_a_folder(tiny_data, tmp_path, capsys):
 
 def test_cli_bad_spec_is_a_clear_error(tiny_data, tmp_path, capsys):
     _write_folder(tiny_data, tmp_path / "clips")
-    rc = main(["unlearn", "--data", f"folder:{tmp_path / 'clips'}", "--forget", "class:stpo", "--quiet"])
+    rc = main(
+        ["unlearn", "--data", f"folder:{tmp_path / 'clips'}", "--forget", "class:stpo", "--quiet"]
+    )
     assert rc == 2
     assert "unknown class 'stpo'; choose from" in capsys.readouterr().err

@@ -11,11 +11,15 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
     p.add_argument("--backbone", default="cnn", help="cnn (built-in) or a transformer backbone")
     p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")
-    p.add_argument("--data", default="synthetic", help="synthetic | folder:<dir> | hub:<repo> | voxceleb:<dir>")
+    p.add_argument(
+        "--data", default="synthetic", help="synthetic | folder:<dir> | hub:<repo> | voxceleb:<dir>"
+    )
     p.add_argument("--data-seed", type=int, default=0, help="seed of the built-in data set")
     p.add_argument("--subset", type=int, default=None, help="at most N training clips per class")
     p.add_argument("--method", default="retrain", help="unlearning method ('list' to list them)")
-    p.add_argument("--superloss", action="store_true", help="re-weight per-sample losses with SuperLoss")
+    p.add_argument(
+        "--superloss", action="store_true", help="re-weight per-sample losses with SuperLoss"
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field of the method's Config (repeatable)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)

@@ -27,7 +27,9 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     task = load_source(DataConfig(seed=args.data_seed)).task(args.task)
     x = featurize(build_model({**CNN_SPEC, "num_classes": task.num_classes}), task.waves)
-    print(f"data: {len(task)} clips, {task.num_classes} classes, ready in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"data: {len(task)} clips, {task.num_classes} classes, ready in {time.perf_counter() - t0:.1f} s"
+    )
     recipe = apply_overrides(CNN_RECIPE, parse_overrides(args.overrides))
     trained = train_original(task, x, recipe=recipe)
     path = save_checkpoint(trained.model, args.out or asset_path("cnn", args.task), trained.meta)
