@@ -180,8 +180,24 @@ def _num(v: torch.Tensor | float | None) -> float | None:
     return v if math.isfinite(v) else float("nan")
 
 
+def seeded(seed: int) -> contextlib.AbstractContextManager:
+    """Seed torch's global generator (dropout) for one run without leaking the state:
+    the same settings give the same run, whatever ran before in this process."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.random.fork_rng(devices=[]))
+    torch.manual_seed(seed)
+    return stack
+
+
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
         on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Train `model` in place with cross-entropy on (x, y); see _fit."""
+    with seeded(cfg.seed):
+        return _fit(model, x, y, cfg, on_step)
+
+
+def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+         on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
     """Train `model` in place with cross-entropy on (x, y).
 
     x: (N, ...) model inputs (already featurized), y: (N,) int64 labels.
@@ -213,6 +229,13 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
 
 def unlearn(model: nn.Module, method, data, cfg: TrainConfig,
             on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Run an unlearning method with torch's global generator seeded; see _unlearn."""
+    with seeded(cfg.seed):
+        return _unlearn(model, method, data, cfg, on_step)
+
+
+def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
+             on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
     """Run an unlearning `method` (speechforget.methods.base.Method) on `model` in place.
 
     data: a methods.base.UnlearnData (inputs of every clip, Df and Dr positions).

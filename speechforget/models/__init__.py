@@ -8,6 +8,7 @@ metadata file (recipe, data checksum, accuracies). Nothing here unpickles.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,9 +45,13 @@ def save_checkpoint(model: Backbone, path: str | Path, meta: dict | None = None)
     path = Path(path).with_suffix("")
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path) + ".safetensors")
+    # write beside, then rename: a reader (another run sharing the cache) never sees half a file
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, str(path) + ".safetensors")
     info = {"spec": model.spec(), **(meta or {})}
-    Path(str(path) + ".json").write_text(json.dumps(info, indent=2, default=str))
+    tmp.write_text(json.dumps(info, indent=2, default=str))
+    os.replace(tmp, str(path) + ".json")
     return Path(str(path) + ".safetensors")
 
 
