@@ -23,8 +23,10 @@ import torch
 
 from speechforget.config import DataConfig, ExperimentConfig
 from speechforget.data import Split, TaskData, load_source, make_split
+from speechforget.disk_cache import cached_rows
 from speechforget.engine import RunResult, StepLog, predict
 from speechforget.evaluation import gap_to_retrain, model_metrics, per_sample_ce
+from speechforget.models import state_hash
 from speechforget.models.base import Backbone
 from speechforget.originals import Trained, featurize, gold_cached_meta, gold_retrain, load_original
 
@@ -107,7 +109,11 @@ def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | Non
         from speechforget.originals import CNN_SPEC
 
         feat_model = build_model({**CNN_SPEC, "num_classes": tdata.num_classes})
-        x = featurize(feat_model, tdata.waves)
+        waves = tdata.waves
+        key = {"spec": feat_model.spec(), "data": tdata.data.checksum(), "task": task}
+        (x,) = cached_rows("features", key, len(waves),
+                           lambda rows: (featurize(feat_model, waves[rows]).numpy(),))  # fmt: skip
+        x = torch.from_numpy(x)
         return Context(tdata, x, load_original(backbone, tdata, x))
     from speechforget.models import load_original_checkpoint  # transformer backbones
 
@@ -130,8 +136,11 @@ def original_outputs(ctx: Context, device: str = "auto") -> tuple[np.ndarray, np
     per context (a forward pass over every clip takes seconds on a small CPU)."""
     with _ORIGINAL_OUTPUTS_LOCK:  # a second caller waits instead of computing it again
         if ctx.original_outputs is None:
-            logits, emb = predict(ctx.original.model, ctx.x, device)
-            ctx.original_outputs = (logits.numpy(), emb.numpy())
+            model = ctx.original.model
+            key = {"spec": model.spec(), "state": state_hash(model), "task": ctx.task.task,
+                   "data": ctx.original.meta.get("data_checksum"), "n": len(ctx.x)}  # fmt: skip
+            ctx.original_outputs = cached_rows("outputs", key, len(ctx.x), lambda rows: tuple(
+                t.numpy() for t in predict(model, ctx.x[rows], device)))  # fmt: skip
     return ctx.original_outputs
 
 

@@ -53,6 +53,9 @@ def main(args: argparse.Namespace) -> int:
         print(describe_methods())
         return 0
     cfg = experiment_config(args)
+    from speechforget.methods import check_experiment
+
+    check_experiment(cfg)  # unknown method or --set key: fail before loading anything
     progress = Progress(not args.quiet)
     try:
         result = run_experiment(cfg, on_step=progress)

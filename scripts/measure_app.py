@@ -1,0 +1,160 @@
+"""Measure the app the way a visitor meets it, with Playwright in Debian's chromium.
+
+    python scripts/measure_app.py [--runs 2] [--fresh-gold] [--screenshot assets/screenshots/app.png]
+
+Starts `python app.py` (the real built-in data and shipped models) on a free port and
+prints, in seconds:
+  usable       process start -> the page is loaded and the Run button can be clicked
+  first_loss   Run clicked -> the first point of the live loss curve is drawn
+  figures      Run clicked -> metrics, confusion matrices, MIA histograms and the
+               embedding map all hold data (the gold retrain may still be running)
+  gold         Run clicked -> the gold retrain's numbers are filled in
+Defaults: keyword spotting, forget 'stop', the default method. --fresh-gold runs
+with an empty gold cache (a copy of the data cache without gold retrains), so the
+gold retrain really trains; otherwise a gold retrained earlier is loaded from disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+# true once a gr.Plot's plotly figure has a trace with data points
+# (plotly.py sends numpy arrays as {dtype, bdata} objects, plain lists as arrays)
+HAS_DATA = """(id) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  const n = (a) => a ? (a.length || (a.bdata ? a.bdata.length : 0)) : 0;
+  return !!(gd && gd.data && gd.data.some(t => n(t.x) || n(t.z)));
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_cache() -> str:
+    """A copy of the cache folder without its gold retrains."""
+    src = Path(os.environ.get("SPEECHFORGET_CACHE", Path.home() / ".cache" / "speechforget"))
+    dst = Path(tempfile.mkdtemp(prefix="speechforget_measure_"))
+    for sub in src.iterdir() if src.is_dir() else []:
+        if sub.is_dir() and sub.name != "gold":
+            shutil.copytree(sub, dst / sub.name)
+    return str(dst)
+
+
+def wait_page(page, url: str, deadline: float) -> None:
+    while True:
+        try:
+            page.goto(url, timeout=5_000)
+            page.locator("#run").wait_for(state="visible", timeout=60_000)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+STATUS_HAS = "(text) => document.querySelector('#status').innerText.includes(text)"
+# a figure with data that is not the 'running…' placeholder of a run in progress
+FIGURE_READY = (
+    "(id) => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');"
+    " if (!gd || !gd.layout) return false;"
+    " if ((gd.layout.annotations || []).some(a => /running|run an experiment/.test(a.text)))"
+    " return false; return (" + HAS_DATA + ")(id); }"
+)
+
+
+def one_run(page, timeout_s: float) -> dict:
+    ms = int(timeout_s * 1000)
+    t0 = time.monotonic()
+    page.locator("#run").click()
+    # this run's first answer ('Starting' or a live step) clears the previous run's outputs
+    page.wait_for_function(
+        "() => /Starting|Unlearning:/.test(document.querySelector('#status').innerText)",
+        timeout=ms, polling=20,
+    )  # fmt: skip
+    page.wait_for_function(HAS_DATA, arg="loss-plot", timeout=ms, polling=20)
+    t_loss = time.monotonic() - t0
+    page.wait_for_function(STATUS_HAS, arg="Unlearned in", timeout=ms, polling=50)
+    for elem in ("confusion-plot", "mia-plot", "embedding-plot"):
+        page.wait_for_function(FIGURE_READY, arg=elem, timeout=ms, polling=50)
+    page.locator("#metrics", has_text="Dt accuracy").wait_for(timeout=ms)
+    t_fig = time.monotonic() - t0
+    projection = page.evaluate(
+        "() => (document.querySelector('#embedding-plot .js-plotly-plot').layout.annotations || [])"
+        ".map(a => a.text).join(' | ')"
+    )
+    page.wait_for_function(  # done, or a failure message (then `status` says what happened)
+        "() => /Done\\. Gold retrain|failed|Stopped/.test(document.querySelector('#status').innerText)",
+        timeout=ms * 10, polling=100,
+    )  # fmt: skip
+    t_gold = time.monotonic() - t0
+    status = page.locator("#status").inner_text()
+    return {"first_loss": round(t_loss, 2), "figures": round(t_fig, 2), "gold": round(t_gold, 2),
+            "load_avg": round(os.getloadavg()[0], 2), "embedding_title": projection,
+            "status": status.strip()}  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--runs", type=int, default=2, help="Run clicks (the first pays warm-ups)")
+    ap.add_argument("--fresh-gold", action="store_true", help="start with no cached gold retrains")
+    ap.add_argument("--screenshot", default=str(ROOT / "assets" / "screenshots" / "app.png"))
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per wait")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after the page is usable before the first Run (0: click "
+                         "at once, while the start-up warm-ups still run)")  # fmt: skip
+    args = ap.parse_args()
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"chromium not found at {CHROMIUM}: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
+    if args.fresh_gold:
+        env["SPEECHFORGET_CACHE"] = fresh_cache()
+    log = open(Path(tempfile.gettempdir()) / "speechforget_measure_app.log", "w")
+    t_start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    out: dict = {"cpu_cores": os.cpu_count(), "load_avg_at_start": os.getloadavg()[0]}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=["--no-sandbox", "--disable-dev-shm-usage"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            wait_page(page, f"http://127.0.0.1:{port}/", t_start + args.timeout)
+            out["usable"] = round(time.monotonic() - t_start, 2)
+            time.sleep(args.settle)
+            out["runs"] = []
+            for _ in range(args.runs):
+                clicked = round(time.monotonic() - t_start, 1)
+                out["runs"].append({"clicked_at_s": clicked, **one_run(page, args.timeout)})
+            Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=args.screenshot, full_page=True)
+            out["screenshot"] = args.screenshot
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

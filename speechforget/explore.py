@@ -1,0 +1,365 @@
+"""What the app needs from a run, as numpy arrays and plain Python (no Gradio, no plotly).
+
+The UI layer never touches a tensor: it streams a run's step log through
+`phase_events`, then asks this module for confusion matrices, per-sample losses,
+embeddings, clip predictions and membership scores of the models in a `Result`.
+
+    for event in phase_events("unlearn", cfg, ctx, stop=stop):   # in a worker thread
+        ...  # ("step", "unlearned", StepLog) ... ("done", Result) | ("error", exc)
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from speechforget.config import ExperimentConfig
+from speechforget.data.dataset import SAMPLE_RATE
+from speechforget.engine import predict
+from speechforget.evaluation import confusion_matrix, format_summary, softmax
+from speechforget.models import build_model, save_checkpoint
+from speechforget.pipeline import Context, Result, gold_step, start_experiment, unlearn_step
+
+SUBSETS = ("forget", "retain", "test")
+MODEL_ORDER = ("original", "unlearned", "retrain")
+MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
+
+
+# ---- streaming a run ---------------------------------------------------------------------
+
+
+def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None,
+           poll_s: float = 0.2) -> Iterator[tuple]:  # fmt: skip
+    """Run fn(on_step) in a worker thread and yield its step log as it happens.
+
+    Yields ("step", which, StepLog), ("tick",) every poll_s without news (so a caller
+    can stay responsive), then ("done", fn's result) or ("error", exception). Closing
+    the generator early sets `stop` (on_step then asks the loop to stop) and waits
+    briefly for the worker."""
+    stop = stop or threading.Event()
+    events: queue.Queue = queue.Queue()
+
+    def on_step(which, log):
+        events.put(("step", which, log))
+        return stop.is_set()
+
+    def work():
+        try:
+            events.put(("done", fn(on_step)))
+        except BaseException as err:  # handed to the caller, who shows it (never a silent hang)
+            events.put(("error", err))
+
+    worker = threading.Thread(target=work, name="speechforget-run", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        while True:
+            try:
+                event = events.get(timeout=poll_s)
+            except queue.Empty:
+                if not worker.is_alive() and events.empty():  # died without a word
+                    event = ("error", RuntimeError("the run's worker thread ended unexpectedly"))
+                else:
+                    yield ("tick",)
+                    continue
+            finished = event[0] in ("done", "error")
+            yield event
+            if finished:
+                return
+    finally:
+        if not finished:
+            stop.set()
+            worker.join(timeout=30)
+
+
+def phase_events(phase: str, cfg: ExperimentConfig, ctx: Context, res: Result | None = None,
+                 stop: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
+    """One step of the experiment as events (see `stream`): phase "unlearn" makes the
+    split and runs the method (ValueError for a forget choice that leaves nothing to
+    forget or retain); phase "gold" retrains the gold model for `res`."""
+    if phase == "unlearn":
+        res = start_experiment(cfg, ctx)  # validates the forget choice before any thread
+        return stream(lambda on_step: unlearn_step(res, on_step), stop)
+    if phase == "gold":
+        if res is None:
+            raise ValueError("the gold retrain needs the result of the unlearning run")
+        return stream(lambda on_step: gold_step(res, on_step), stop)
+    raise ValueError(f"unknown phase '{phase}'; choose unlearn or gold")
+
+
+def warm_up(ctx: Context) -> None:
+    """Compute what every run of this context reuses (the original's outputs)."""
+    from speechforget.pipeline import original_outputs
+
+    original_outputs(ctx, device="cpu")
+
+
+# ---- moving results across a process boundary (ZeroGPU) --------------------------------
+
+
+def detach(res: Result) -> dict:
+    """A picklable, CPU-only copy of a Result without its Context (ZeroGPU workers hand
+    results back by pickling; the Context is large and the parent already has it)."""
+    models = {k: {"spec": m.spec(), "state": {n: t.detach().cpu() for n, t in m.state_dict().items()}}
+              for k, m in res.models.items()}  # fmt: skip
+    return {"config": res.config, "split": res.split, "evals": res.evals, "models": models,
+            "runs": res.runs, "times": res.times, "stopped": res.stopped}  # fmt: skip
+
+
+def attach(state: dict, ctx: Context) -> Result:
+    """The Result `detach` described, rebuilt on CPU beside `ctx`."""
+    res = Result(state["config"], ctx, state["split"], dict(state["evals"]))
+    for k, m in state["models"].items():
+        model = build_model(m["spec"])
+        model.load_state_dict(m["state"])
+        res.models[k] = model.eval()
+    res.runs, res.times, res.stopped = dict(state["runs"]), dict(state["times"]), state["stopped"]
+    return res
+
+
+# ---- views of a finished run -------------------------------------------------------------
+
+
+def models_of(res: Result) -> list[str]:
+    """The evaluated models of a run, in display order."""
+    return [k for k in MODEL_ORDER if k in res.evals]
+
+
+def positions(res: Result) -> dict[str, np.ndarray]:
+    """{"forget"|"retain"|"test": positions into the task's clips}."""
+    return {"forget": res.split.forget, "retain": res.split.retain, "test": res.split.test}
+
+
+def confusion(res: Result, model: str, subset: str = "test") -> np.ndarray:
+    """(C, C) counts of `model` on one subset (rows true class, columns predicted)."""
+    pos = positions(res)[subset]
+    y = res.ctx.task.y
+    return confusion_matrix(res.evals[model].logits[pos], y[pos], res.ctx.task.num_classes)
+
+
+def subset_losses(res: Result, model: str) -> dict[str, np.ndarray]:
+    """{"forget"|"retain"|"test": (N,) per-sample CE in nats} for one model."""
+    loss = res.evals[model].losses
+    return {k: loss[p] for k, p in positions(res).items()}
+
+
+def embedding_sample(res: Result, max_points: int = 1200, after: str = "unlearned") -> dict:
+    """Embeddings of the same clips before (original) and after (`after` model), a
+    sample of at most max_points clips from forget, retain and test.
+
+    Returns {"before": (N, D), "after": (N, D), "labels": (N,), "forget": (N,) bool,
+    "hover": N strings, "positions": (N,)}."""
+    from speechforget.viz.embedding import subsample_positions  # numpy-only helper
+
+    p = positions(res)
+    others = np.concatenate([p["retain"], p["test"]])
+    pos = subsample_positions(p["forget"], others, max_points, seed=res.config.seed)
+    task = res.ctx.task
+    return {
+        "before": res.evals["original"].embeddings[pos], "after": res.evals[after].embeddings[pos],
+        "labels": task.y[pos], "forget": np.isin(pos, p["forget"]),
+        "hover": [task.describe(int(i)) for i in pos], "positions": pos,
+    }  # fmt: skip
+
+
+def clip_choices(res: Result, subset: str, limit: int = 60) -> list[tuple[str, int]]:
+    """(label, position) of up to `limit` clips of a subset, spread over its classes;
+    in the test set the clips of forgotten classes or speakers come first."""
+    pos = positions(res)[subset]
+    if subset == "test" and res.split.test_forgotten is not None:
+        pos = np.concatenate([pos[res.split.test_forgotten], pos[~res.split.test_forgotten]])
+    task = res.ctx.task
+    order = np.argsort(task.y[pos], kind="stable")  # round-robin over classes below
+    by_class: dict[int, list[int]] = {}
+    for i in pos[order]:
+        by_class.setdefault(int(task.y[i]), []).append(int(i))
+    picked, k = [], 0
+    while len(picked) < min(limit, len(pos)):
+        for items in by_class.values():
+            if k < len(items) and len(picked) < limit:
+                picked.append(items[k])
+        k += 1
+    if subset == "test" and res.split.test_forgotten is not None:
+        forgotten = set(pos[: int(res.split.test_forgotten.sum())].tolist())
+        picked.sort(key=lambda i: i not in forgotten)
+    return [(f"#{i} {task.describe(i)}", i) for i in picked]
+
+
+def clip_audio(ctx: Context, pos: int) -> tuple[int, np.ndarray]:
+    """(sample rate, (L,) int16 PCM) of one task clip, ready for an audio player."""
+    from speechforget.data.audio import to_int16
+
+    return SAMPLE_RATE, to_int16(ctx.task.data.waves[ctx.task.index[pos]])
+
+
+def clip_probs(res: Result, pos: int) -> dict[str, np.ndarray]:
+    """{model: (C,) class probabilities} of one task clip, from the stored logits."""
+    return {m: softmax(res.evals[m].logits[pos : pos + 1])[0] for m in models_of(res)}
+
+
+def wave_probs(
+    models: dict[str, torch.nn.Module], ctx: Context, wave: np.ndarray
+) -> dict[str, np.ndarray]:
+    """{model: (C,) probabilities} for a (16000,) float32 clip at 16 kHz (CPU)."""
+    x = ctx.original.model.featurize(torch.from_numpy(np.asarray(wave, np.float32))[None])
+    out = {}
+    for name, model in models.items():
+        logits, _ = predict(model, x, device="cpu")
+        out[name] = softmax(logits.numpy())[0]
+    return out
+
+
+def result_models(res: Result | None, ctx: Context) -> dict[str, torch.nn.Module]:
+    """The models to compare an uploaded clip with: the original, and when a run
+    exists its unlearned and gold models."""
+    out = {"original": ctx.original.model}
+    if res is not None:
+        out.update({k: res.models[k] for k in ("unlearned", "retrain") if k in res.models})
+    return out
+
+
+def load_clip(path: str | Path, max_seconds: float = 30.0,
+              max_bytes: int = 10_000_000) -> np.ndarray:  # fmt: skip
+    """An uploaded or recorded file as the (16000,) clip every model expects: any rate and
+    channel count, resampled to 16 kHz mono, cropped to its loudest second or padded.
+    Raises AudioError (a ValueError) saying what is wrong with a bad file."""
+    from speechforget.data.audio import AudioError, fit_clip, load_audio
+
+    x = load_audio(path, SAMPLE_RATE, max_seconds=max_seconds, max_bytes=max_bytes)
+    if len(x) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(f"the clip is only {1000 * len(x) / SAMPLE_RATE:.0f} ms long; "
+                         f"record at least {MIN_SECONDS:g} s (a whole word)")  # fmt: skip
+    return fit_clip(x)
+
+
+# ---- membership of one clip ----------------------------------------------------------------
+
+
+def membership_scores(res: Result | None, ctx: Context, probs: dict[str, np.ndarray],
+                      label: int, original_loss: np.ndarray | None = None,
+                      seed: int = 0) -> dict[str, float]:  # fmt: skip
+    """P(member) of one clip under each model, from the loss attack of the report's MIA:
+    a balanced logistic regression on log(CE) fit on that model's retain (members) vs
+    test (non-members) clips, applied to the clip's CE for `label`. Near 1: the model
+    treats the clip like its training data; near 0: like a clip it never saw."""
+    out = {}
+    for name, p in probs.items():
+        if res is not None and name in res.evals:
+            loss, retain, test = res.evals[name].losses, res.split.retain, res.split.test
+        elif name == "original":
+            loss = original_loss if original_loss is not None else original_losses(ctx)
+            retain, test = ctx.task.where("train"), ctx.task.where("test")
+        else:
+            continue
+        out[name] = _member_probability(
+            loss[retain], loss[test], -np.log(max(float(p[label]), 1e-12)), seed
+        )
+    return out
+
+
+def original_losses(ctx: Context) -> np.ndarray:
+    """(M,) per-sample CE of the original model on every task clip (computed once)."""
+    from speechforget.evaluation import per_sample_ce
+    from speechforget.pipeline import original_outputs
+
+    return per_sample_ce(original_outputs(ctx)[0], ctx.task.y)
+
+
+def _member_probability(loss_members: np.ndarray, loss_non: np.ndarray, loss: float,
+                        seed: int) -> float:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    n = min(len(loss_members), len(loss_non))
+    if n < 2:
+        return float("nan")
+    members = rng.choice(loss_members, n, replace=False)
+    non = rng.choice(loss_non, n, replace=False)
+    feat = np.log(np.maximum(np.r_[members, non], 0) + 1e-12)[:, None]
+    labels = np.r_[np.ones(n), np.zeros(n)]
+    if np.ptp(feat) == 0:
+        return 0.5
+    clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
+    clf.fit(feat, labels)
+    return float(clf.predict_proba(np.log([[max(loss, 0) + 1e-12]]))[0, 1])
+
+
+def verdict(probs: dict[str, np.ndarray], label: int, class_names: list[str]) -> str:
+    """A plain-words verdict: does the unlearned model still recognise the clip as `label`?"""
+    name = class_names[label]
+
+    def heard(p):
+        top = int(np.argmax(p))
+        return top == label, class_names[top], float(p[top])
+
+    if "unlearned" not in probs:
+        ok, top, conf = heard(probs["original"])
+        return (f"The original model recognises it as '{name}' with {conf:.0%}." if ok else
+                f"The original model hears '{top}' ({conf:.0%}), not '{name}'.") + \
+            " Run an unlearning experiment to see what changes."  # fmt: skip
+    was, _, was_conf = heard(probs["original"])
+    ok, top, conf = heard(probs["unlearned"])
+    if ok:
+        text = f"Still recognised as '{name}' with {conf:.0%}"
+        text += (
+            f" (the original: {was_conf:.0%})." if was else " (the original did not recognise it)."
+        )
+    else:
+        text = f"No longer recognised as '{name}': the unlearned model hears '{top}' ({conf:.0%})"
+        text += (
+            f"; the original said '{name}' with {was_conf:.0%}."
+            if was
+            else "; neither did the original."
+        )
+    if "retrain" in probs:
+        g_ok, g_top, g_conf = heard(probs["retrain"])
+        text += f" The gold model {'also recognises it' if g_ok else f'hears {g_top!r}'} ({g_conf:.0%})."
+    return text
+
+
+# ---- outputs ------------------------------------------------------------------------------
+
+
+def report_dict(res: Result) -> dict:
+    """The JSON report plus the unlearned model's spec (needed to load the checkpoint)."""
+    rep = res.report()
+    if "unlearned" in res.models:
+        rep["unlearned_model_spec"] = res.models["unlearned"].spec()
+    rep["class_names"] = list(res.ctx.task.class_names)
+    return rep
+
+
+def write_report(res: Result, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report_dict(res), indent=2, default=_json_default))
+    return path
+
+
+def write_unlearned(res: Result, path: str | Path) -> Path:
+    """The unlearned model as `<path>.safetensors` (+ `.json` with its spec); returns
+    the safetensors path."""
+    meta = {"class_names": list(res.ctx.task.class_names), "config": res.config.to_dict(),
+            "report": report_dict(res)}  # fmt: skip
+    return save_checkpoint(
+        res.models["unlearned"], path, json.loads(json.dumps(meta, default=_json_default))
+    )
+
+
+def summary(res: Result) -> str:
+    return format_summary(report_dict(res))
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)

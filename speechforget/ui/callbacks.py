@@ -1,0 +1,414 @@
+"""The app's event handlers, as methods of `App` so tests can call them directly.
+
+Each handler takes widget values and returns (or yields) output values in the order
+of its *_KEYS tuple; gr.skip() leaves an output as it is. Bad input never raises
+into Gradio: the handler answers with a message in the status or verdict box, and
+the app stays usable. Heavy work goes through speechforget.explore (the core);
+nothing here touches a tensor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from speechforget import explore
+from speechforget.data.audio import AudioError
+from speechforget.pipeline import Context, prepare, start_experiment
+from speechforget.ui import controls, views
+from speechforget.ui.state import Session, SessionStore
+from speechforget.viz.style import empty_figure
+
+RUN_KEYS = ("session", "status", "loss", "metrics", "confusion", "mia", "embedding", "clips",
+            "runs", "report", "checkpoint")  # fmt: skip
+GOLD_KEYS = ("status", "loss", "metrics", "confusion", "mia", "embedding", "runs", "report")
+PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
+STOP_SETTLE_S = 0.6  # Stop answers after this, so no live update lands after its message
+SAID_ORIGINAL = "(as the original model hears it)"
+
+ContextProvider = Callable[[str, str], Context]
+
+
+def default_contexts(task: str, backbone: str) -> Context:
+    """The built-in data and shipped originals (cached per process by pipeline.prepare)."""
+    if backbone != "cnn":
+        from speechforget.models.catalog import hub_reachable
+
+        if not hub_reachable(timeout=2.0):
+            raise ValueError(
+                f"backbone '{backbone}' needs the Hugging Face Hub, which cannot be reached "
+                "from this server (offline). Pick the built-in CNN: it works offline."
+            )
+    try:
+        return prepare(task, backbone)
+    except ValueError:
+        raise
+    except Exception as err:  # download, checkpoint or memory problems: say what happened
+        raise ValueError(f"could not load backbone '{backbone}' for {task}: {err}") from err
+
+
+class App:
+    """Handlers bound to a context provider and a per-session store."""
+
+    def __init__(self, contexts: ContextProvider | None = None, store: SessionStore | None = None,
+                 gpu_phase: Callable | None = None, umap_wait_s: float = 3.0,
+                 projection: str = "auto") -> None:  # fmt: skip
+        self.contexts = contexts or default_contexts
+        self.store = store or SessionStore()
+        self.params = controls.all_params("class")
+        self.gpu_phase = gpu_phase  # ZeroGPU: the spaces.GPU-decorated phase runner
+        self.umap_wait_s = umap_wait_s
+        self.projection = projection  # auto (UMAP once warmed up, else PCA) | umap | pca
+        self._original_loss: dict[tuple[str, str], Any] = {}
+        self.warm_plan: tuple | None = None  # (tasks, warm UMAP?): launch() starts it
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def context(self, task: str, backbone: str = "cnn") -> Context:
+        return self.contexts(task, backbone or "cnn")
+
+    def warm_up(self, tasks: tuple[str, ...]) -> None:
+        """Background work at start: load each task and compute its original model's
+        outputs once, at low priority, so the first visitor's run does not pay for it."""
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
+        for i, task in enumerate(tasks):
+            try:
+                explore.warm_up(self.context(task))
+            except Exception:  # the error shows when a visitor picks that task
+                pass
+            if i == 0:
+                views.warm_up_figures()
+
+    def _events(self, phase: str, cfg, ctx: Context, res, stop) -> Iterator[tuple]:
+        if self.gpu_phase is None:
+            return explore.phase_events(phase, cfg, ctx, res, stop)
+        if phase == "unlearn":
+            start_experiment(cfg, ctx)  # validate the forget choice before asking for a GPU
+        return self._gpu_events(phase, cfg, ctx, res)
+
+    def _gpu_events(self, phase: str, cfg, ctx: Context, res) -> Iterator[tuple]:
+        state = explore.detach(res) if res is not None else None
+        for event in self.gpu_phase(phase, cfg, state):
+            if event[0] == "done":
+                yield ("done", explore.attach(event[1], ctx))
+            elif event[0] == "error":
+                yield ("error", ValueError(str(event[1])))
+            else:
+                yield event
+
+    @staticmethod
+    def _out(keys: tuple[str, ...], **values) -> tuple:
+        return tuple(values.get(k, gr.skip()) for k in keys)
+
+    # ---- Run: the unlearning phase ------------------------------------------------------------
+
+    def run(self, sid: str | None, backbone: str, task: str, kind: str, names: list[str] | None,
+            percent: float | None, method: str, superloss: bool, seed: Any, *hp: Any,
+            progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip
+        """Stream the unlearning run (live loss curve), then show its figures.
+        The gold retrain follows in `gold` (chained after this event)."""
+        sid, sess = self.store.get(sid)
+        sess.awaiting_gold = False
+        out = lambda **kw: self._out(RUN_KEYS, session=sid, **kw)  # noqa: E731
+        try:
+            cfg = controls.experiment_config(backbone, task, kind, names, percent, method,
+                                             superloss, seed, self.params, list(hp))  # fmt: skip
+            ctx = self.context(cfg.task, cfg.backbone)
+            stop = threading.Event()
+            events = self._events("unlearn", cfg, ctx, None, stop)  # validates the forget choice
+        except ValueError as err:  # the previous run's results stay usable
+            yield out(status=f"⚠️ **Cannot run:** {err}")
+            return
+        sess.new_run(stop)
+        run_no = sess.runs
+        waiting = empty_figure("running…")
+        yield out(status=f"**Starting** {cfg.method} on `{cfg.forget}` …",
+                  loss=views.loss_figure(sess.history, {}), metrics=[], confusion=waiting,
+                  mia=waiting, embedding=waiting)  # fmt: skip
+        res = yield from self._stream(sess, events, progress, out, "unlearning", run_no)
+        if res is None:
+            return
+        sess.result = res
+        if res.stopped:
+            yield out(status="⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. "
+                      "Change the settings and press Run again.")  # fmt: skip
+            return
+        yield from self._show_unlearned(sess, res, out)
+
+    def _stream(self, sess: Session, events, progress, out, what: str, run_no: int):
+        """Consume step events: update the live curve at most every PUSH_EVERY_S.
+        Returns the finished Result, or None after an error (reported in the status) or
+        when a newer run of this session superseded this one."""
+        with contextlib.closing(events):  # a cancelled run closes this generator: stop the worker
+            res = yield from self._consume(sess, events, progress, out, what, run_no)
+        return res if sess.runs == run_no else None
+
+    def _consume(self, sess: Session, events, progress, out, what: str, run_no: int):
+        last, t0 = 0.0, time.monotonic()
+        for event in events:
+            if event[0] == "step":
+                if sess.runs != run_no:
+                    continue  # superseded by a newer run: its curve is not ours to draw
+                _, which, log = event
+                sess.history[which].append(log.to_dict())
+                sess.totals[which] = log.total_steps
+                now = time.monotonic()
+                if sess.stop.is_set():
+                    continue  # Stop was pressed: its message must stay the last word
+                if now - last >= PUSH_EVERY_S or len(sess.history[which]) == 1:
+                    last = now
+                    total = log.total_steps or log.step
+                    progress(
+                        min(log.step / max(total, 1), 1.0), desc=f"{what} step {log.step}/{total}"
+                    )
+                    yield out(status=self._live_status(sess, which, log, now - t0),
+                              loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)))  # fmt: skip
+            elif event[0] == "tick":
+                if time.monotonic() - last >= 1.0:  # keep the generator responsive to Stop
+                    last = time.monotonic()
+                    yield out()
+            elif event[0] == "error":
+                yield out(
+                    status=f"⚠️ **The {what} failed:** {event[1]}. The app is ready for another run."
+                )
+                return None
+            else:
+                return event[1]
+        return None
+
+    @staticmethod
+    def _gold_note(sess: Session) -> str:
+        gold = sess.history.get("retrain") or []
+        return "loaded from cache" if gold and gold[-1].get("phase") == "cached" else ""
+
+    @staticmethod
+    def _live_status(sess: Session, which: str, log, elapsed: float) -> str:
+        total = log.total_steps or "?"
+        if which == "retrain":
+            if log.phase == "cached":
+                return "**Gold retrain**: loaded from the cache (this forget set was retrained before)."
+            return f"**Gold retrain** (the yardstick): step {log.step}/{total}, {elapsed:.0f} s"
+        loss = log.forget_loss if log.forget_loss is not None else log.retain_loss
+        shown = "-" if loss is None else f"{loss:.3f}"
+        return f"**Unlearning**: step {log.step}/{total}, loss {shown}, {elapsed:.1f} s"
+
+    def _show_unlearned(self, sess: Session, res, out) -> Iterator[tuple]:
+        report = explore.report_dict(res)
+        n = sess.runs
+        ckpt = explore.write_unlearned(res, sess.folder / f"run{n}_unlearned_{res.config.method}")
+        rep = explore.write_report(res, sess.folder / f"run{n}_report.json")
+        sess.rows.append(views.run_row(n, report, gold_pending=res.config.run_gold))
+        t_u = res.times.get("unlearned", 0.0)
+        gold = (
+            "the gold retrain runs next (its numbers fill in when it is done)"
+            if res.config.run_gold
+            else "no gold retrain"
+        )
+        yield out(status=f"✅ **Unlearned** in {t_u:.1f} s. Figures below; {gold}.",
+                  metrics=views.metrics_rows(report, gold_pending=res.config.run_gold),
+                  confusion=views.confusion_figure(res), mia=views.mia_figure(res),
+                  clips=self._clip_update(res, "forget"), runs=sess.rows,
+                  report=gr.update(value=str(rep), interactive=True),
+                  checkpoint=gr.update(value=str(ckpt), interactive=True))  # fmt: skip
+        fig, sess.projection = views.embedding_figure(res, self.umap_wait_s, self.projection)
+        sess.awaiting_gold = res.config.run_gold  # before the last yield: .success(gold) follows it
+        yield out(embedding=fig)
+
+    # ---- the gold retrain phase -------------------------------------------------------------
+
+    def gold(self, sid: str | None, subset: str = "test",
+             progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip
+        """Retrain the gold model for the last run, then fill in its numbers and gaps."""
+        sess = self.store.peek(sid)
+        out = lambda **kw: self._out(GOLD_KEYS, **kw)  # noqa: E731
+        res = None if sess is None else sess.result
+        if res is None or res.stopped or not sess.awaiting_gold:
+            yield out()
+            return
+        sess.awaiting_gold = False
+        run_no = sess.runs
+        try:
+            events = self._events("gold", res.config, res.ctx, res, sess.stop)
+        except ValueError as err:
+            yield out(status=f"⚠️ **Gold retrain failed:** {err}")
+            return
+        res = yield from self._stream(sess, events, progress, out, "gold retrain", run_no)
+        if res is None:
+            return
+        if res.stopped:
+            yield out(status="⏹️ **Gold retrain stopped.** The unlearned model's results stay; "
+                      "gaps to gold need the gold model.")  # fmt: skip
+            return
+        sess.result = res
+        report = explore.report_dict(res)
+        n = sess.runs
+        rep = explore.write_report(res, sess.folder / f"run{n}_report.json")
+        if sess.rows:
+            sess.rows[-1] = views.run_row(n, report, gold_pending=False)
+        avg = (report.get("gap_to_retrain") or {}).get("avg")
+        gap = "-" if avg is None else f"{100 * avg:.1f} points"
+        yield out(status=f"✅ **Done.** Gold retrain {res.times.get('retrain', 0):.1f} s · "
+                  f"avg |gap| to gold {gap} (0 is ideal). Try another method or forget set.",
+                  loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)),
+                  metrics=views.metrics_rows(report), confusion=views.confusion_figure(res, subset),
+                  mia=views.mia_figure(res), runs=sess.rows,
+                  report=gr.update(value=str(rep), interactive=True))  # fmt: skip
+        if sess.projection.startswith("PCA (UMAP still"):  # warming up during the run: redraw
+            fig, sess.projection = views.embedding_figure(res, 60.0, self.projection)
+            yield out(embedding=fig)
+
+    def stop(self, sid: str | None) -> str:
+        """Ask the run in progress to stop after its current step (the Stop button also
+        cancels the event); the app stays usable."""
+        sess = self.store.peek(sid)
+        if sess is not None:
+            sess.stop.set()
+            sess.awaiting_gold = False
+            time.sleep(STOP_SETTLE_S)  # let an update already on its way land before this one
+        return "⏹️ **Stopped.** The app is ready for another run."
+
+    # ---- figures that depend on a choice ----------------------------------------------------
+
+    def _result(self, sid: str | None):
+        sess = self.store.peek(sid)
+        return None if sess is None else sess.result
+
+    def confusion(self, sid: str | None, subset: str):
+        return views.confusion_figure(self._result(sid), subset)
+
+    # ---- play and predict -------------------------------------------------------------------
+
+    @staticmethod
+    def _clip_update(res, subset: str):
+        if res is None or "unlearned" not in res.evals:
+            return gr.update(choices=[], value=None)
+        choices = explore.clip_choices(res, subset)
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    def clip_list(self, sid: str | None, subset: str):
+        return self._clip_update(self._result(sid), subset)
+
+    def play_clip(self, sid: str | None, pos: Any):
+        """(audio, top-k figure, caption) of one clip of the last run."""
+        res = self._result(sid)
+        if res is None or "unlearned" not in res.evals:
+            return (
+                None,
+                empty_figure("run an experiment first"),
+                "Run an experiment, then pick a clip.",
+            )
+        if pos is None or pos == "":
+            return None, empty_figure("pick a clip"), "Pick a clip from the list."
+        try:
+            pos = int(pos)
+            audio = explore.clip_audio(res.ctx, pos)
+        except (TypeError, ValueError, IndexError):
+            return (
+                None,
+                empty_figure("unknown clip"),
+                f"⚠️ No clip '{pos}' in this run; pick one from the list.",
+            )
+        probs = explore.clip_probs(res, pos)
+        task = res.ctx.task
+        label = int(task.y[pos])
+        where = next((k for k, p in explore.positions(res).items() if pos in set(p.tolist())), "?")
+        caption = f"**{task.describe(pos)}**, in the {where} set. " + explore.verdict(
+            probs, label, task.class_names
+        )
+        return audio, views.clip_figure(probs, task.class_names, label), caption
+
+    # ---- your own clip -------------------------------------------------------------------------
+
+    def said_choices(self, task: str, backbone: str = "cnn"):
+        try:
+            names = self.context(task, backbone).task.class_names
+        except ValueError:
+            names = []
+        return gr.update(choices=[SAID_ORIGINAL, *names], value=SAID_ORIGINAL)
+
+    def predict_upload(self, sid: str | None, path: str | None, said: str | None, task: str,
+                       backbone: str = "cnn"):  # fmt: skip
+        """(top-k figure, verdict) for an uploaded or recorded clip."""
+        if not path:
+            return empty_figure(
+                "no clip"
+            ), "⚠️ Record or upload a clip first (wav, flac, ogg or mp3)."
+        try:
+            wave = explore.load_clip(path)
+        except AudioError as err:
+            return empty_figure("clip not usable"), f"⚠️ **Cannot use this clip:** {err}"
+        res = self._result(sid)
+        res = res if res is not None and "unlearned" in res.models else None
+        try:
+            ctx = res.ctx if res is not None else self.context(task, backbone)
+        except ValueError as err:
+            return empty_figure("no model"), f"⚠️ {err}"
+        names = ctx.task.class_names
+        probs = explore.wave_probs(explore.result_models(res, ctx), ctx, wave)
+        label = names.index(said) if said in names else int(probs["original"].argmax())
+        scores = explore.membership_scores(res, ctx, probs, label, self._baseline_loss(ctx, res))
+        text = explore.verdict(probs, label, names)
+        shown = " · ".join(f"{views.MODEL_NAMES.get(k, k)} {v:.2f}" for k, v in scores.items())
+        text += (f"\n\n**Membership score** for '{names[label]}' (P(training member) from the loss "
+                 f"attack of the MIA ★; near 1 = treated like training data, near 0 = like an "
+                 f"unseen clip): {shown}.")  # fmt: skip
+        if res is not None and res.ctx.task.task != task:
+            text += f"\n\n(Compared with your last run, on the {res.ctx.task.task} task.)"
+        return views.clip_figure(probs, names, label), text
+
+    def _baseline_loss(self, ctx: Context, res):
+        if res is not None:
+            return None  # the run's own evaluations are used
+        key = (ctx.task.task, id(ctx))
+        if key not in self._original_loss:
+            self._original_loss[key] = explore.original_losses(ctx)
+        return self._original_loss[key]
+
+    # ---- control panel ------------------------------------------------------------------------
+
+    def on_task(self, task: str, backbone: str):
+        """New forget kinds, names and 'what is said' choices for a task."""
+        kinds = controls.forget_kinds(task)
+        try:
+            data = self.context(task, backbone).task
+        except ValueError as err:
+            return (gr.update(choices=kinds, value=kinds[0]), gr.update(choices=[], value=[]),
+                    gr.update(), f"⚠️ {err}")  # fmt: skip
+        names = controls.forget_names(data, kinds[0])
+        return (gr.update(choices=kinds, value=kinds[0]),
+                gr.update(choices=names, value=controls.default_names(data, kinds[0]), visible=True),
+                self.said_choices(task, backbone), "")  # fmt: skip
+
+    def on_kind(self, task: str, backbone: str, kind: str):
+        """Names list and percentage slider for a forget kind, and the method settings'
+        defaults for its mode (sample vs class)."""
+        random = kind == controls.FORGET_RANDOM
+        names, value = [], []
+        if not random:
+            try:
+                data = self.context(task, backbone).task
+                names, value = controls.forget_names(data, kind), controls.default_names(data, kind)
+            except ValueError:
+                pass
+        mode = controls.mode_of(kind)
+        defaults = [p.default for p in controls.all_params(mode)]
+        return (gr.update(choices=names, value=value, visible=not random),
+                gr.update(visible=random), *defaults)  # fmt: skip
+
+    def on_backbone(self, backbone: str) -> str:
+        if backbone in (None, "", "cnn"):
+            return "Built-in CNN on log-mels: shipped with the app, works offline."
+        from speechforget.models.catalog import hub_reachable
+
+        if not hub_reachable(timeout=2.0):
+            return (f"⚠️ **{backbone}** is downloaded from the Hugging Face Hub, which cannot be "
+                    "reached from this server (offline). Runs with it will fail; the built-in "
+                    "CNN works offline.")  # fmt: skip
+        return f"**{backbone}** loads from the Hugging Face Hub on first use (can take minutes)."

@@ -1,0 +1,143 @@
+"""End to end in Debian's chromium (Playwright, no browser download): click through a run,
+check that every figure appears and the gold numbers fill in, stop a run, upload and
+record a clip, and save a screenshot under assets/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from ui_support import TinyContexts, free_port, write_clips
+
+pytestmark = pytest.mark.browser
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory, tiny_ctx):
+    return write_clips(tmp_path_factory.mktemp("browser_clips"), tiny_ctx)
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_ctx):
+    from speechforget.ui import build_demo, launch
+
+    demo = build_demo(TinyContexts(tiny_ctx), prefetch=(), warm_umap=False, projection="pca")
+    _, url, _ = launch(demo, server_name="127.0.0.1", server_port=free_port(),
+                       prevent_thread_lock=True, quiet=True)  # fmt: skip
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser(clips):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"system chromium missing at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={clips['wav']}"])  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["microphone"])
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(app_url)
+    yield pg
+    ctx.close()
+
+
+# true once a gr.Plot's figure holds data points (numpy arrays arrive as {dtype, bdata})
+HAS_DATA = """(id) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  const n = (a) => a ? (a.length || (a.bdata ? a.bdata.length : 0)) : 0;
+  return !!(gd && gd.data && gd.data.some(t => n(t.x) || n(t.z)));
+}"""
+
+
+def wait_for_data(page, elem_id: str) -> None:
+    page.wait_for_function(HAS_DATA, arg=elem_id, timeout=60_000)
+
+
+def test_click_through_a_run(page):
+    from playwright.sync_api import expect
+
+    page.locator("#run").click()
+    wait_for_data(page, "loss-plot")  # the live curve
+    expect(page.locator("#status")).to_contain_text("Unlearned")
+    for elem in ("confusion-plot", "mia-plot", "embedding-plot"):
+        wait_for_data(page, elem)
+    expect(page.locator("#metrics")).to_contain_text("Dt accuracy (test)")
+    expect(page.locator("#status")).to_contain_text("Done")  # the gold retrain finished
+    expect(page.locator("#metrics")).not_to_contain_text("…")  # gold numbers filled in
+    assert page.locator("#confusion-plot .heatmaplayer .hm").count() == 3
+    expect(page.locator("#mia-note")).to_contain_text("Which MIA number is shown")
+
+    page.get_by_role("tab", name="Play & predict").click()
+    expect(page.locator("#clip-caption")).to_contain_text("forget set")
+    wait_for_data(page, "clip-bars")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "app_tiny_test.png"), full_page=True)
+
+    page.get_by_role("tab", name="This session's runs").click()
+    from speechforget.ui.controls import default_method
+
+    expect(page.locator("#runs")).to_contain_text(default_method())
+    with page.expect_download() as dl:
+        page.locator("#download-checkpoint").click()
+    assert dl.value.suggested_filename.endswith(".safetensors")
+
+
+def test_stop_keeps_the_app_usable(page):
+    from playwright.sync_api import expect
+
+    page.locator("#method input").click()
+    page.get_by_role("option", name="Retrain (gold) [retrain]").click()
+    page.locator("#forget-names input").click()
+    page.get_by_role("option", name="no", exact=True).click()  # a new forget set: no cached gold
+    page.keyboard.press("Escape")
+    page.locator("#run").click()
+    expect(page.locator("#status")).to_contain_text("step")
+    page.locator("#stop").click()
+    expect(page.locator("#status")).to_contain_text("Stopped")
+    page.locator("#method input").click()
+    page.get_by_role("option", name="NegGrad+ [neggrad_plus]").click()
+    page.locator("#run").click()
+    expect(page.locator("#status")).to_contain_text("Unlearned")
+
+
+def test_upload_and_record_a_clip(page, clips):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Your voice").click()
+    clip = page.locator("#clip")
+    clip.locator("input[type=file]").set_input_files(str(clips["ogg"]))
+    expect(clip.locator("audio, .waveform-container, canvas").first).to_be_attached()
+    page.locator("#predict").click()
+    expect(page.locator("#verdict")).to_contain_text("Membership score")
+    wait_for_data(page, "upload-bars")
+
+    clip.get_by_label("Clear").first.click()
+    clip.locator("input[type=file]").set_input_files(str(clips["non_audio"]))
+    page.locator("#predict").click()
+    expect(page.locator("#verdict")).to_contain_text("not readable audio")
+
+    clip.get_by_label("Clear").first.click()
+    clip.get_by_label("Record audio").click()
+    clip.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_timeout(1500)
+    clip.get_by_role("button", name="Stop", exact=True).first.click()  # predicts on stop
+    expect(page.locator("#verdict")).to_contain_text(re.compile("Membership score|Cannot use"))

@@ -1,0 +1,365 @@
+"""The app's handlers called directly (no server): runs, stop, figures, clips, uploads,
+sessions, and every kind of bad input answered with a message."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from ui_support import TinyContexts, write_clips
+
+from speechforget.ui import controls, views
+from speechforget.ui.callbacks import GOLD_KEYS, RUN_KEYS, App
+from speechforget.ui.state import SessionStore
+
+FAST = "neggrad_plus"  # quick on the tiny data, and logs both forget and retain loss
+
+
+@pytest.fixture(scope="module")
+def app(tiny_ctx):
+    return App(TinyContexts(tiny_ctx), SessionStore(ttl_s=600), projection="pca")
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory, tiny_ctx):
+    return write_clips(tmp_path_factory.mktemp("clips"), tiny_ctx)
+
+
+def hp(app, mode="class"):
+    return [p.default for p in controls.all_params(mode)]
+
+
+def run_args(app, sid=None, names=("yes",), kind=controls.FORGET_KEYWORDS, method=FAST,
+             percent=10, superloss=False, seed=0, backbone="cnn"):  # fmt: skip
+    return (sid, backbone, "kws", kind, list(names), percent, method, superloss, seed,
+            *hp(app, controls.mode_of(kind)))  # fmt: skip
+
+
+def outputs(gen, keys):
+    """Every yield of a handler as {key: value}."""
+    return [dict(zip(keys, out)) for out in gen]
+
+
+def last(outs, key):
+    """The last value a handler gave for `key` (skips left untouched)."""
+    vals = [o[key] for o in outs if not _is_skip(o[key])]
+    return vals[-1] if vals else None
+
+
+def _is_skip(v):
+    return isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1
+
+
+def traces_with_data(fig) -> int:
+    fig = fig if isinstance(fig, go.Figure) else go.Figure(fig)
+    return sum(1 for t in fig.data if getattr(t, "x", None) is not None and len(t.x) > 0
+               or getattr(t, "z", None) is not None)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished(app):
+    """One whole run (unlearning, then gold) of the session 'sid' with its outputs."""
+    outs = outputs(app.run(*run_args(app)), RUN_KEYS)
+    sid = outs[-1]["session"]
+    gold = outputs(app.gold(sid), GOLD_KEYS)
+    return sid, outs, gold
+
+
+# ---- a whole run ----------------------------------------------------------------------------
+
+
+def test_run_streams_curves_then_figures(finished):
+    sid, outs, _ = finished
+    assert sid and all(o["session"] == sid for o in outs)
+    live = [o for o in outs if not _is_skip(o["loss"])]
+    assert len(live) >= 2, "the loss curve is updated while the run goes"
+    assert traces_with_data(live[-1]["loss"]) >= 2  # forget and retain loss
+    assert "Unlearned" in last(outs, "status")
+    for key in ("confusion", "mia", "embedding"):
+        assert traces_with_data(last(outs, key)) >= 2, key
+    rows = last(outs, "metrics")
+    assert rows[0][0].startswith("Dt accuracy") and rows[0][3] == views.PENDING  # gold pending
+    assert any("MIA" in r[0] for r in rows)
+
+
+def test_gold_fills_in_gaps_and_downloads(finished, app):
+    sid, outs, gold = finished
+    assert "Done" in last(gold, "status")
+    rows = last(gold, "metrics")
+    by_name = {r[0]: r for r in rows}
+    assert by_name["Dt accuracy (test)"][3] not in ("-", views.PENDING)
+    assert by_name["avg |gap| (Dt, Df, Dr, MIA)"][4] not in ("-", views.PENDING)
+    confusion = last(gold, "confusion")
+    assert sum(1 for t in confusion.data if t.type == "heatmap") == 3  # original, unlearned, gold
+    report = json.loads(open(last(gold, "report")["value"]).read())
+    assert {"original", "unlearned", "retrain"} <= set(report["models"])
+    assert report["gap_to_retrain"]["avg"] is not None
+
+    from speechforget.models import load_checkpoint
+
+    path = last(outs, "checkpoint")["value"]
+    assert path.endswith(".safetensors")
+    model, meta = load_checkpoint(path)
+    assert model.num_classes == 4 and meta["class_names"] == ["yes", "no", "up", "down"]
+    runs = last(gold, "runs")
+    assert len(runs) == 1 and runs[0][3] == FAST and runs[0][9] != views.PENDING
+
+
+def test_runs_table_compares_runs_of_a_session(app, finished):
+    sid, _, _ = finished
+    outs = outputs(
+        app.run(*run_args(app, sid=sid, kind=controls.FORGET_RANDOM, percent=20)), RUN_KEYS
+    )
+    outputs(app.gold(sid), GOLD_KEYS)
+    sess = app.store.peek(sid)
+    assert len(sess.rows) == 2 and sess.rows[1][2] == "sample:20"
+    assert traces_with_data(last(outs, "embedding")) >= 1
+
+
+def test_confusion_subset_and_play_clip(app, finished):
+    sid, outs, _ = finished
+    for subset in ("forget", "retain", "test"):
+        assert traces_with_data(app.confusion(sid, subset)) >= 2
+    clips = app.clip_list(sid, "test")
+    first = clips["choices"][0]
+    assert "'yes'" in first[0]  # the forgotten keyword's test clips come first
+    (sr, audio), fig, caption = app.play_clip(sid, first[1])
+    assert sr == 16000 and audio.dtype == np.int16 and len(audio) == 16000
+    assert len(fig.data) >= 2 and "test set" in caption
+    assert "recognised" in caption.lower() or "hears" in caption
+
+
+def test_upload_predicts_before_and_after(app, finished, clips):
+    sid, _, _ = finished
+    for fmt in ("wav", "flac", "ogg", "mp3"):
+        if fmt not in clips:
+            continue
+        fig, text = app.predict_upload(sid, str(clips[fmt]), "yes", "kws")
+        assert len(fig.data) == 3, fmt  # original, unlearned, gold
+        assert "recognised as 'yes'" in text and "Membership score" in text, (fmt, text)
+    fig, text = app.predict_upload(
+        sid, str(clips["wav"]), "(as the original model hears it)", "kws"
+    )
+    assert "'yes'" in text
+
+
+def test_upload_before_any_run_uses_the_original(app, clips):
+    fig, text = app.predict_upload(None, str(clips["wav"]), None, "kws")
+    assert len(fig.data) == 1 and "Run an unlearning experiment" in text
+    assert "Membership score" in text
+
+
+# ---- bad input: a clear message, and the app keeps working ----------------------------------
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("empty", "empty"), ("silent", "silent"), ("corrupt", "not readable"),
+    ("non_audio", "not readable"), ("oversized", "limit"), ("long", "limit is 30"),
+    ("nan", "NaN"), ("short", "ms long"),
+])  # fmt: skip
+def test_bad_uploads_get_a_message(app, finished, clips, bad, words):
+    sid, _, _ = finished
+    fig, text = app.predict_upload(sid, str(clips[bad]), None, "kws")
+    assert text.startswith("⚠️") and words in text, text
+
+
+def test_a_good_clip_works_after_bad_ones(app, finished, clips):
+    sid, _, _ = finished
+    for bad in ("corrupt", "nan", "oversized"):
+        app.predict_upload(sid, str(clips[bad]), None, "kws")
+    fig, text = app.predict_upload(sid, str(clips["wav"]), None, "kws")
+    assert "Membership score" in text and len(fig.data) == 3
+
+
+def test_no_clip_at_all(app):
+    fig, text = app.predict_upload(None, None, None, "kws")
+    assert "Record or upload" in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(names=()), "nothing to forget"),
+    (dict(names=("yes", "no", "up", "down")), "nothing would be retained"),
+    (dict(kind=controls.FORGET_SPEAKERS, names=("spk06",)), "unknown speaker"),
+    (dict(kind=controls.FORGET_RANDOM, percent=0), "between 0 and 100"),
+    (dict(seed="abc"), "seed"),
+    (dict(method="retrain", superloss=True), "SuperLoss"),
+    (dict(backbone="hubert-base"), "cannot be loaded"),
+])  # fmt: skip
+def test_bad_run_choices_get_a_message(app, args, words):
+    outs = outputs(app.run(*run_args(app, **args)), RUN_KEYS)
+    assert len(outs) == 1
+    assert "Cannot run" in outs[0]["status"] and words in outs[0]["status"], outs[0]["status"]
+    sid = outs[0]["session"]
+    assert list(app.gold(sid)) and app.store.peek(sid).result is None  # gold does nothing
+
+
+def test_out_of_range_setting_gets_a_message(app):
+    args = list(run_args(app))
+    i = next(i for i, p in enumerate(app.params) if p.method == FAST and p.name == "lr")
+    args[9 + i] = 5.0  # above the lr's max of 1.0
+    outs = outputs(app.run(*args), RUN_KEYS)
+    assert "lr must lie between" in outs[0]["status"]
+
+
+def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
+    gen = app.run(*run_args(app, method="retrain", names=("no",)))  # the longest run there is
+    sid = None
+    for out in gen:
+        o = dict(zip(RUN_KEYS, out))
+        sid = o["session"]
+        if "step" in str(o["status"]):
+            assert app.stop(sid).startswith("⏹️")
+    assert app.store.peek(sid).result.stopped
+    assert list(app.gold(sid))  # nothing to retrain after a stop
+    outs = outputs(app.run(*run_args(app, sid=sid)), RUN_KEYS)  # a new run works
+    assert "Unlearned" in last(outs, "status")
+
+
+def test_closing_the_stream_stops_the_worker(app):
+    """Gradio's cancel closes the generator: the run's stop flag must be set."""
+    gen = app.run(*run_args(app, method="retrain", names=("up",)))
+    sid = None
+    for out in gen:
+        sid = dict(zip(RUN_KEYS, out))["session"]
+        if "step" in str(out[1]):
+            break
+    gen.close()
+    assert app.store.peek(sid).stop.is_set()
+
+
+# ---- sessions -------------------------------------------------------------------------------
+
+
+def test_sessions_are_isolated(app, finished):
+    sid, _, _ = finished
+    other_sid, other = app.store.get(None)
+    assert other_sid != sid and other.result is None and other.folder != app.store.peek(sid).folder
+    audio, fig, caption = app.play_clip(other_sid, 0)
+    assert audio is None and "Run an experiment" in caption
+    assert app.clip_list(other_sid, "forget")["choices"] == []
+
+
+def test_store_expires_and_bounds_sessions(tmp_path):
+    store = SessionStore(ttl_s=0.0, capacity=2)
+    sid, sess = store.get(None)
+    folder = sess.folder
+    store.get(None)  # the first one has expired (ttl 0) and is swept
+    assert store.peek(sid) is None and not folder.exists()
+    store = SessionStore(ttl_s=100, capacity=2)
+    ids = [store.get(None)[0] for _ in range(3)]
+    assert len(store) == 2 and store.peek(ids[0]) is None
+    store.drop(ids[1])
+    assert len(store) == 1
+
+
+# ---- the control panel ------------------------------------------------------------------------
+
+
+def test_task_and_kind_changes(app):
+    kind, names, said, note = app.on_task("sid", "cnn")
+    assert kind["value"] == controls.FORGET_SPEAKERS and names["choices"][0].startswith("spk")
+    assert said["choices"][1].startswith("spk") and note == ""
+    names, percent, *defaults = app.on_kind("kws", "cnn", controls.FORGET_RANDOM)
+    assert names["visible"] is False and percent["visible"] is True
+    assert len(defaults) == len(app.params)
+    names, percent, *_ = app.on_kind("kws", "cnn", controls.FORGET_SPEAKERS)
+    assert names["value"] == ["spk00"] and percent["visible"] is False
+    kind, names, said, note = app.on_task("kws", "hubert-base")
+    assert "cannot be loaded" in note
+
+
+def test_speaker_identification_run(app):
+    args = (None, "cnn", "sid", controls.FORGET_SPEAKERS, ["spk01"], 10, FAST, False, 0, *hp(app))
+    outs = outputs(app.run(*args), RUN_KEYS)
+    assert "Unlearned" in last(outs, "status")
+    assert last(outs, "runs")[-1][2] == "class:spk01"
+
+
+def test_offline_backbone_note(app, monkeypatch):
+    import speechforget.models.catalog as catalog
+
+    monkeypatch.setattr(catalog, "hub_reachable", lambda timeout=3.0: False)
+    assert "cannot be reached" in app.on_backbone("whisper-tiny")
+    assert "offline" in app.on_backbone("cnn")
+
+
+def test_method_settings_come_from_the_registry():
+    names = [n for _, n in controls.method_choices()]
+    assert "retrain" in names and "none" in names
+    from speechforget.methods import METHODS
+
+    assert set(METHODS) <= set(names)
+    for name in METHODS:
+        for p in controls.method_params(name, "class"):
+            assert p.help, (name, p.name)
+    sl = [p for p in controls.all_params() if p.method == ""]
+    assert {p.name for p in sl} >= {"sl_lambda"}
+    p = controls.Param("x", "epochs", "int", 2, "", 1, 10)
+    assert controls.cast_param(p, 3.0) == 3
+    with pytest.raises(ValueError, match="between 1 and 10"):
+        controls.cast_param(p, 11)
+
+
+def test_forget_spec_strings():
+    assert (
+        controls.forget_spec("kws", controls.FORGET_KEYWORDS, ["stop", "go"], None)
+        == "class:stop,go"
+    )
+    assert controls.forget_spec("kws", controls.FORGET_SPEAKERS, ["spk03"], None) == "speaker:spk03"
+    assert controls.forget_spec("sid", controls.FORGET_SPEAKERS, ["spk03"], None) == "class:spk03"
+    assert controls.forget_spec("kws", controls.FORGET_RANDOM, [], 5) == "sample:5"
+    with pytest.raises(ValueError, match="nothing to forget"):
+        controls.forget_spec("kws", controls.FORGET_KEYWORDS, [], None)
+
+
+def test_zerogpu_path_hands_back_picklable_cpu_data(tiny_ctx, monkeypatch):
+    """On ZeroGPU each phase runs in a spaces.GPU worker whose arguments and events are
+    pickled; simulate that (with a pickle round trip) on the CPU."""
+    import pickle
+    from types import SimpleNamespace
+
+    from speechforget.ui import zerogpu
+
+    durations = []
+
+    def gpu(duration):
+        def wrap(fn):
+            def in_worker(*args):
+                args = pickle.loads(pickle.dumps(args))
+                durations.append(duration(*args))
+                for event in fn(*args):
+                    yield pickle.loads(pickle.dumps(event))
+
+            return in_worker
+
+        return wrap
+
+    monkeypatch.setattr(zerogpu, "spaces", SimpleNamespace(GPU=gpu))
+    monkeypatch.setenv("SPACES_ZERO_GPU", "1")
+    contexts = TinyContexts(tiny_ctx)
+    app = App(
+        contexts, SessionStore(), gpu_phase=zerogpu.make_gpu_phase(contexts), projection="pca"
+    )
+    outs = outputs(app.run(*run_args(app, names=("down",))), RUN_KEYS)
+    assert "Unlearned" in last(outs, "status") and traces_with_data(last(outs, "confusion")) >= 2
+    sid = outs[-1]["session"]
+    gold = outputs(app.gold(sid), GOLD_KEYS)
+    assert "Done" in last(gold, "status") and durations == [60, 120]
+    fig, text = app.predict_upload(sid, None, None, "kws")
+    assert "Record or upload" in text
+    bad = outputs(app.run(*run_args(app, names=())), RUN_KEYS)  # checked before asking for a GPU
+    assert "nothing to forget" in bad[0]["status"] and len(durations) == 2
+
+
+def test_a_new_run_supersedes_the_previous_gold_retrain(app):
+    outs = outputs(app.run(*run_args(app, names=("up", "down"))), RUN_KEYS)
+    sid = outs[-1]["session"]
+    gold = app.gold(sid)
+    first = dict(zip(GOLD_KEYS, next(gold)))  # the old run's gold retrain has begun
+    assert "Gold retrain" in str(first["status"]) or _is_skip(first["status"])
+    outputs(app.run(*run_args(app, sid=sid, names=("no",))), RUN_KEYS)  # a new run meanwhile
+    late = outputs(gold, GOLD_KEYS)  # the old retrain stops and writes nothing
+    assert not any("Done" in str(o["status"]) for o in late)
+    assert app.store.peek(sid).result.config.forget == "class:no"

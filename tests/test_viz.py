@@ -1,0 +1,84 @@
+"""Figures are pure functions of arrays: shapes, traces and fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from speechforget import viz
+from speechforget.viz.curves import MAX_POINTS
+from speechforget.viz.style import empty_figure
+
+
+def hist(n, forget=True):
+    return [{"step": i + 1, "forget_loss": 2.0 + i / n if forget else None, "retain_loss": 0.1}
+            for i in range(n)]  # fmt: skip
+
+
+def test_loss_curves_panels_and_downsampling():
+    fig = viz.loss_curves(hist(5), hist(3, forget=False), 10, 20)
+    assert isinstance(fig, go.Figure)
+    assert [t.name for t in fig.data] == ["forget loss", "retain loss", "retain loss"]
+    assert list(fig.data[0].x) == [1, 2, 3, 4, 5] and fig.layout.xaxis.range == (0, 10.2)
+    big = viz.loss_curves(hist(5000))
+    assert len(big.data[0].x) <= MAX_POINTS + 1 and big.data[0].x[-1] == 5000  # keeps the live edge
+    assert len(viz.loss_curves().data) == 3  # empty before a run, no error
+
+
+def test_confusion_figure_rows_normalised():
+    cm = np.array([[8, 2], [0, 10]])
+    fig = viz.confusion_figure(
+        {"original": cm, "unlearned": cm[::-1]}, ["yes", "no"], highlight=[0]
+    )
+    assert len(fig.data) == 2 and fig.data[0].type == "heatmap"
+    assert np.allclose(np.array(fig.data[0].z).sum(1), 1.0)
+    assert fig.data[0].y[0] == "<b>yes</b>"
+
+
+def test_mia_histograms_share_bins():
+    rng = np.random.default_rng(0)
+    losses = {m: {"forget": rng.exponential(size=20), "retain": np.zeros(30), "test": rng.exponential(2, 30)}
+              for m in ("original", "unlearned")}  # fmt: skip
+    fig = viz.mia_histograms(losses)
+    assert len(fig.data) == 6 and fig.layout.barmode == "overlay"
+    assert len({(t.xbins.start, t.xbins.size) for t in fig.data}) == 1
+
+
+def test_topk_bars_highest_on_top():
+    p = np.array([0.1, 0.6, 0.3])
+    fig = viz.topk_bars({"original": p, "unlearned": p[::-1]}, ["a", "b", "c"], k=2, true_class=1)
+    assert list(fig.data[0].y) == ["c", "<b>b</b>"] and len(fig.data) == 2
+
+
+def test_projection_pca_and_umap_share_axes():
+    rng = np.random.default_rng(0)
+    before = np.r_[rng.normal(0, 1, (40, 8)), rng.normal(6, 1, (40, 8))]
+    after = before + 0.01
+    b, a, used = viz.project_2d(before, after, method="pca")
+    assert used == "PCA" and b.shape == a.shape == (80, 2)
+    assert np.abs(b - a).max() < 0.1  # a clip that did not move stays put
+    b, a, used = viz.project_2d(before, after, method="umap")
+    assert used in ("UMAP",) or used.startswith("PCA (UMAP failed")
+    assert b.shape == (80, 2) and np.isfinite(b).all()
+
+
+def test_subsample_keeps_forget_clips():
+    pos = viz.subsample_positions(np.arange(10), np.arange(10, 5000), max_points=100, seed=0)
+    assert len(pos) == 100 and set(range(10)) <= set(pos.tolist())
+
+
+def test_embedding_figure_highlights_forget_clips():
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(30, 2))
+    labels = np.repeat([0, 1, 2], 10)
+    forget = labels == 0
+    fig = viz.embedding_figure(
+        xy, xy, labels, ["a", "b", "c"], forget, hover=[str(i) for i in range(30)]
+    )
+    names = [t.name for t in fig.data]
+    assert names.count("forget clips") == 2 and "a" not in names  # class a is all forgotten
+    assert fig.data[-1].marker.symbol == "diamond"
+
+
+def test_empty_figure_says_why():
+    assert "run" in empty_figure("run an experiment").layout.annotations[0].text
