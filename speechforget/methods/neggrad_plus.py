@@ -1,0 +1,62 @@
+"""NegGrad+: gradient ascent on the forget set balanced by descent on the retain set
+(Kurmanji et al., "Towards Unbounded Machine Unlearning", NeurIPS 2023):
+
+    minimise  retain_weight * CE(Dr batch) - forget_weight * CE(Df batch)
+
+Each epoch is one pass over Df, every forget batch paired with a retain batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from speechforget.methods.base import (
+    Batch,
+    Method,
+    Terms,
+    UnlearnConfig,
+    UnlearnData,
+    cycled,
+    n_batches,
+    paired,
+    setting,
+)  # fmt: skip
+from speechforget.methods.losses import ce
+
+
+@dataclass
+class NegGradPlusConfig(UnlearnConfig):
+    """epochs = passes over the forget set (each forget batch with a retain batch)."""
+
+    forget_weight: float = setting(1.0, "weight of the ascended forget CE", min=0.0, max=10.0)
+    retain_weight: float = setting(
+        1.0, "weight of the retain CE (what keeps it usable)", min=0.0, max=10.0
+    )
+
+
+class NegGradPlus(Method):
+    name = "neggrad_plus"
+    label = "NegGrad+"
+    paper = "Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
+    Config = NegGradPlusConfig
+    defaults = {"sample": {"epochs": 4, "lr": 3e-4}, "class": {"epochs": 4, "lr": 3e-4}}
+
+    def total_steps(self, data: UnlearnData) -> int:
+        return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
+
+    def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
+        stream = cycled(data.retain, self.cfg.batch_size, gen)
+        for epoch in range(self.cfg.epochs):
+            yield from paired(data.forget, data.retain, self.cfg.batch_size, gen,
+                              epoch=epoch, other_stream=stream)  # fmt: skip
+
+    def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
+        logits_f, _ = model(data.x[batch.forget])
+        logits_r, _ = model(data.x[batch.retain])
+        return Terms(forget=ce(logits_f, data.y[batch.forget]),
+                     retain=ce(logits_r, data.y[batch.retain]),
+                     forget_weight=-self.cfg.forget_weight,
+                     retain_weight=self.cfg.retain_weight)  # fmt: skip

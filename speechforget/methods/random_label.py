@@ -1,0 +1,66 @@
+"""Random labels: fit each forget clip to a wrong label drawn once per clip, while
+rehearsing the retain set (Golatkar et al., CVPR 2020; the "RL" baseline of SalUn,
+Fan et al., ICLR 2024):
+
+    minimise  CE(f'(x_f), y'_f) + retain_weight * CE(f'(x_r), y_r),   y' != y
+
+Each epoch is one pass over Df, every forget batch paired with a retain batch.
+The wrong labels are drawn with the run's seed, uniformly among the C-1 other classes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from speechforget.methods.base import (
+    Batch,
+    Method,
+    Terms,
+    UnlearnConfig,
+    UnlearnData,
+    cycled,
+    n_batches,
+    paired,
+    setting,
+)  # fmt: skip
+from speechforget.methods.losses import ce, wrong_labels
+
+
+@dataclass
+class RandomLabelConfig(UnlearnConfig):
+    """epochs = passes over the forget set (each forget batch with a retain batch)."""
+
+    retain_weight: float = setting(1.0, "weight lambda of the retain CE", min=0.0, max=10.0)
+
+
+class RandomLabel(Method):
+    name = "random_label"
+    label = "Random labels"
+    paper = "Golatkar et al., Eternal Sunshine of the Spotless Net, CVPR 2020"
+    Config = RandomLabelConfig
+    defaults = {"sample": {"epochs": 4, "lr": 5e-4}, "class": {"epochs": 4, "lr": 5e-4}}
+
+    def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
+        # (M,) targets: the true label everywhere except a wrong one on every forget clip
+        self.targets = data.y.clone()
+        wrong = wrong_labels(data.y[data.forget], data.num_classes, gen)
+        self.targets[data.forget.to(data.y.device)] = wrong.to(data.y.device)
+
+    def total_steps(self, data: UnlearnData) -> int:
+        return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
+
+    def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
+        stream = cycled(data.retain, self.cfg.batch_size, gen)
+        for epoch in range(self.cfg.epochs):
+            yield from paired(data.forget, data.retain, self.cfg.batch_size, gen,
+                              epoch=epoch, other_stream=stream)  # fmt: skip
+
+    def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
+        logits_f, _ = model(data.x[batch.forget])
+        logits_r, _ = model(data.x[batch.retain])
+        return Terms(forget=ce(logits_f, self.targets[batch.forget]),
+                     retain=ce(logits_r, data.y[batch.retain]),
+                     retain_weight=self.cfg.retain_weight)  # fmt: skip
