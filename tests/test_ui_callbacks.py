@@ -203,7 +203,17 @@ def test_out_of_range_setting_gets_a_message(app):
     assert "lr must lie between" in outs[0]["status"]
 
 
+def _forget_cached_golds() -> None:
+    """Other tests may have cached this gold retrain; these tests need a real one to stop."""
+    import shutil
+
+    from speechforget.originals import cache_dir
+
+    shutil.rmtree(cache_dir() / "gold", ignore_errors=True)
+
+
 def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
+    _forget_cached_golds()
     gen = app.run(*run_args(app, method="retrain", names=("no",)))  # the longest run there is
     sid = None
     for out in gen:
@@ -219,6 +229,7 @@ def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
 
 def test_closing_the_stream_stops_the_worker(app):
     """Gradio's cancel closes the generator: the run's stop flag must be set."""
+    _forget_cached_golds()
     gen = app.run(*run_args(app, method="retrain", names=("up",)))
     sid = None
     for out in gen:
