@@ -38,13 +38,14 @@ MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
 
 
 def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None,
-           poll_s: float = 0.2) -> Iterator[tuple]:  # fmt: skip
+           poll_s: float = 0.2, idle: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
     """Run fn(on_step) in a worker thread and yield its step log as it happens.
 
     Yields ("step", which, StepLog), ("tick",) every poll_s without news (so a caller
     can stay responsive), then ("done", fn's result) or ("error", exception). Closing
     the generator early sets `stop` (on_step then asks the loop to stop) and waits
-    briefly for the worker."""
+    briefly for the worker. `idle` is cleared while the worker runs and set when it
+    has ended (whether or not anyone still reads the events)."""
     stop = stop or threading.Event()
     events: queue.Queue = queue.Queue()
 
@@ -57,8 +58,13 @@ def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None
             events.put(("done", fn(on_step)))
         except BaseException as err:  # handed to the caller, who shows it (never a silent hang)
             events.put(("error", err))
+        finally:
+            if idle is not None:
+                idle.set()
 
     worker = threading.Thread(target=work, name="speechforget-run", daemon=True)
+    if idle is not None:
+        idle.clear()
     worker.start()
     finished = False
     try:
@@ -82,17 +88,18 @@ def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None
 
 
 def phase_events(phase: str, cfg: ExperimentConfig, ctx: Context, res: Result | None = None,
-                 stop: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
+                 stop: threading.Event | None = None,
+                 idle: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
     """One step of the experiment as events (see `stream`): phase "unlearn" makes the
     split and runs the method (ValueError for a forget choice that leaves nothing to
     forget or retain); phase "gold" retrains the gold model for `res`."""
     if phase == "unlearn":
         res = start_experiment(cfg, ctx)  # validates the forget choice before any thread
-        return stream(lambda on_step: unlearn_step(res, on_step), stop)
+        return stream(lambda on_step: unlearn_step(res, on_step), stop, idle=idle)
     if phase == "gold":
         if res is None:
             raise ValueError("the gold retrain needs the result of the unlearning run")
-        return stream(lambda on_step: gold_step(res, on_step), stop)
+        return stream(lambda on_step: gold_step(res, on_step), stop, idle=idle)
     raise ValueError(f"unknown phase '{phase}'; choose unlearn or gold")
 
 

@@ -118,7 +118,9 @@ def test_stop_keeps_the_app_usable(page):
     page.locator("#run").click()
     expect(page.locator("#status")).to_contain_text("step")
     page.locator("#stop").click()
-    expect(page.locator("#status")).to_contain_text("Stopped")
+    expect(page.locator("#run")).to_be_disabled()  # until the stopped run has ended
+    expect(page.locator("#status")).to_contain_text("ready for another run")
+    expect(page.locator("#run")).to_be_enabled()
     page.locator("#method input").click()
     page.get_by_role("option", name="NegGrad+ [neggrad_plus]").click()
     page.locator("#run").click()

@@ -220,11 +220,27 @@ def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
         o = dict(zip(RUN_KEYS, out))
         sid = o["session"]
         if "step" in str(o["status"]):
-            assert app.stop(sid).startswith("⏹️")
+            assert app.stop(sid)[0].startswith("⏹️")
+            assert app.store.peek(sid).idle.is_set()  # Stop answers once the worker has ended
     assert app.store.peek(sid).result.stopped
     assert list(app.gold(sid))  # nothing to retrain after a stop
     outs = outputs(app.run(*run_args(app, sid=sid)), RUN_KEYS)  # a new run works
     assert "Unlearned" in last(outs, "status")
+
+
+def test_a_late_stop_leaves_the_next_run_alone(app):
+    """Stop pressed during run N but reaching the server after run N+1 began (CI saw this:
+    the new run ended at once) must neither stop run N+1 nor overwrite its status."""
+    first = outputs(app.run(*run_args(app)), RUN_KEYS)
+    sid, shown = first[-1]["session"], first[0]["run_id"]
+    gen = app.run(*run_args(app, sid=sid, names=("no",)))
+    start = dict(zip(RUN_KEYS, next(gen)))
+    assert start["run_id"] == shown + 1
+    assert _is_skip(app.stop(sid, shown)[0])  # the Stop of the run the page showed before
+    assert not app.store.peek(sid).stop.is_set()
+    outs = [start, *outputs(gen, RUN_KEYS)]
+    assert "Unlearned" in last(outs, "status") and not app.store.peek(sid).result.stopped
+    assert app.stop(sid, shown + 1)[0].startswith("⏹️") and app.store.peek(sid).stop.is_set()
 
 
 def test_closing_the_stream_stops_the_worker(app):

@@ -26,10 +26,11 @@ from speechforget.ui.state import Session, SessionStore
 from speechforget.viz.style import empty_figure
 
 RUN_KEYS = ("session", "status", "loss", "metrics", "confusion", "mia", "embedding", "clips",
-            "runs", "report", "checkpoint")  # fmt: skip
+            "runs", "report", "checkpoint", "run_id")  # fmt: skip
 GOLD_KEYS = ("status", "loss", "metrics", "confusion", "mia", "embedding", "runs", "report")
 PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
 STOP_SETTLE_S = 0.6  # Stop answers after this, so no live update lands after its message
+STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 SAID_ORIGINAL = "(as the original model hears it)"
 
 ContextProvider = Callable[[str, str], Context]
@@ -86,9 +87,9 @@ class App:
             if i == 0:
                 views.warm_up_figures()
 
-    def _events(self, phase: str, cfg, ctx: Context, res, stop) -> Iterator[tuple]:
+    def _events(self, phase: str, cfg, ctx: Context, res, stop, idle=None) -> Iterator[tuple]:
         if self.gpu_phase is None:
-            return explore.phase_events(phase, cfg, ctx, res, stop)
+            return explore.phase_events(phase, cfg, ctx, res, stop, idle)
         if phase == "unlearn":
             start_experiment(cfg, ctx)  # validate the forget choice before asking for a GPU
         return self._gpu_events(phase, cfg, ctx, res)
@@ -122,14 +123,15 @@ class App:
                                              superloss, seed, self.params, list(hp))  # fmt: skip
             ctx = self.context(cfg.task, cfg.backbone)
             stop = threading.Event()
-            events = self._events("unlearn", cfg, ctx, None, stop)  # validates the forget choice
+            # start_experiment checks the forget choice here, before anything runs
+            events = self._events("unlearn", cfg, ctx, None, stop, sess.idle)
         except ValueError as err:  # the previous run's results stay usable
             yield out(status=f"⚠️ **Cannot run:** {err}")
             return
         sess.new_run(stop)
         run_no = sess.runs
         waiting = empty_figure("running…")
-        yield out(status=f"**Starting** {cfg.method} on `{cfg.forget}` …",
+        yield out(status=f"**Starting** {cfg.method} on `{cfg.forget}` …", run_id=run_no,
                   loss=views.loss_figure(sess.history, {}), metrics=[], confusion=waiting,
                   mia=waiting, embedding=waiting)  # fmt: skip
         res = yield from self._stream(sess, events, progress, out, "unlearning", run_no)
@@ -235,7 +237,7 @@ class App:
         sess.awaiting_gold = False
         run_no = sess.runs
         try:
-            events = self._events("gold", res.config, res.ctx, res, sess.stop)
+            events = self._events("gold", res.config, res.ctx, res, sess.stop, sess.idle)
         except ValueError as err:
             yield out(status=f"⚠️ **Gold retrain failed:** {err}")
             return
@@ -264,15 +266,23 @@ class App:
             fig, sess.projection = views.embedding_figure(res, 60.0, self.projection)
             yield out(embedding=fig)
 
-    def stop(self, sid: str | None) -> str:
+    def stop(self, sid: str | None, run_id: int | None = None) -> tuple:
         """Ask the run in progress to stop after its current step (the Stop button also
-        cancels the event); the app stays usable."""
+        cancels the event); the app stays usable. Answers (status, Run button) once the
+        run's worker has ended, so that Run (disabled by the click) comes back only when a
+        new run can no longer collide with the old one's cancellation. `run_id` is the run
+        the page showed when Stop was pressed: a Stop that reaches the server after a newer
+        run began leaves that run, and its status, alone."""
         sess = self.store.peek(sid)
+        enable = gr.update(interactive=True)
         if sess is not None:
+            if run_id is not None and sess.runs != run_id:
+                return gr.skip(), enable
             sess.stop.set()
             sess.awaiting_gold = False
+            sess.idle.wait(timeout=STOP_WAIT_S)
             time.sleep(STOP_SETTLE_S)  # let an update already on its way land before this one
-        return "⏹️ **Stopped.** The app is ready for another run."
+        return "⏹️ **Stopped.** The app is ready for another run.", enable
 
     # ---- figures that depend on a choice ----------------------------------------------------
 

@@ -86,6 +86,7 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
 
     with gr.Blocks(title="SpeechForget: machine unlearning for speech") as demo:
         session = gr.State(None, time_to_live=store.ttl_s, delete_callback=store.drop)
+        run_id = gr.State(None)  # the run this page shows: what its Stop button stops
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300, elem_id="controls"):
@@ -181,7 +182,7 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
 
         comp = dict(session=session, status=status, loss=loss, metrics=metrics, confusion=confusion,
                     mia=mia, embedding=embedding, clips=clip_pick, runs=runs, report=report,
-                    checkpoint=checkpoint)  # fmt: skip
+                    checkpoint=checkpoint, run_id=run_id)  # fmt: skip
         # runs queue behind each other (max_runs at once); gold retrains have a queue of their
         # own, so a visitor's long retrain never holds up the next visitor's unlearning run
         train = dict(show_progress="minimal", show_progress_on=[status], time_limit=900)
@@ -191,8 +192,12 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
         gold_evt = run_evt.success(app.gold, [session, cm_subset], [comp[k] for k in GOLD_KEYS],
                                    api_name="gold", concurrency_limit=1, concurrency_id="gold",
                                    **train)  # fmt: skip
-        stop.click(app.stop, [session], [status], cancels=[run_evt, gold_evt], api_name="stop",
-                   concurrency_limit=None)  # fmt: skip
+        # Run comes back when the stopped run has ended: a Run clicked while the old run's
+        # cancellation is still in flight would be swallowed by it
+        stop.click(lambda: gr.update(interactive=False), None, run, queue=False,
+                   api_visibility="private")  # fmt: skip
+        stop.click(app.stop, [session, run_id], [status, run], cancels=[run_evt, gold_evt],
+                   api_name="stop", concurrency_limit=None)  # fmt: skip
 
         private = dict(api_visibility="private", concurrency_limit=4)
         task.change(app.on_task, [task, backbone], [kind, names, said, backbone_note], **private)

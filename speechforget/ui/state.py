@@ -29,6 +29,8 @@ class Session:
     totals: dict[str, int | None] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    # set while no worker of this session trains (Stop waits for it before it answers)
+    idle: threading.Event = field(default_factory=lambda: _set(threading.Event()))
     projection: str = ""  # how the last embedding figure was made (UMAP / PCA ...)
     awaiting_gold: bool = False  # the last unlearning run finished and wants its gold retrain
     runs: int = 0
@@ -44,6 +46,11 @@ class Session:
         self.stop = stop or threading.Event()
         self.runs += 1
         return self.stop
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 class SessionStore:
