@@ -82,10 +82,18 @@ def batches(n: int, batch_size: int, generator: torch.Generator,
         yield order[start : start + batch_size]
 
 
-def make_optimizer(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(
-        [p for p in params if p.requires_grad], lr=lr, weight_decay=weight_decay
-    )
+def make_optimizer(params, lr: float, weight_decay: float,
+                   kind: str = "adamw") -> torch.optim.Optimizer:  # fmt: skip
+    """AdamW (the recipe's), or SGD with momentum 0.9 (weight decay: decoupled in AdamW, L2 in SGD).
+
+    SGD moves each weight in proportion to its gradient, so the converged weights of an
+    original barely move; Adam's normalised steps move every weight by about lr."""
+    params = [p for p in params if p.requires_grad]
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer '{kind}'; choose one of adamw, sgd")
 
 
 class Loop:
@@ -250,8 +258,16 @@ def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
     data = data.to(loop.device)
     gen = torch.Generator().manual_seed(cfg.seed)
     method.setup(model, data, gen)
-    opt = make_optimizer(method.trainable(model), cfg.lr, cfg.weight_decay)
-    hooks = (lambda: method.after_backward(model), lambda: method.after_step(model))
+    kind = getattr(method.cfg, "optimizer", "adamw")
+    opt = make_optimizer(method.trainable(model), cfg.lr, cfg.weight_decay, kind)
+    sched = method.scheduler(opt, loop.total_steps)
+
+    def after_step() -> None:
+        method.after_step(model)
+        if sched is not None:
+            sched.step()
+
+    hooks = (lambda: method.after_backward(model), after_step)
     for batch in method.steps(data, gen):
         batch = batch.to(loop.device)
         with autocast(loop.device):
@@ -275,7 +291,7 @@ def accumulate_gradients(model: nn.Module, loss_fn: Callable[[torch.Tensor], tor
 
     Runs in eval mode (no dropout, batch-norm statistics untouched) and leaves no
     .grad behind (SalUn's saliency map)."""
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # restored one by one (frozen norms)
     model.eval()
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     grads = {n: torch.zeros_like(p) for n, p in named}
@@ -288,7 +304,8 @@ def accumulate_gradients(model: nn.Module, loss_fn: Callable[[torch.Tensor], tor
             if p.grad is not None:
                 grads[n] += p.grad
     model.zero_grad(set_to_none=True)
-    model.train(was_training)
+    for m, training in modes:
+        m.training = training
     return grads
 
 

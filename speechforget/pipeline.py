@@ -42,7 +42,9 @@ class Context:
     x: torch.Tensor  # (M, ...) featurized inputs of every task clip
     original: Trained
     # the original's (logits (M, C), embeddings (M, D)) once computed: it never changes
-    original_outputs: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    original_outputs: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def y(self) -> torch.Tensor:
@@ -83,8 +85,11 @@ class Result:
         )
         run = self.runs.get("unlearned")
         out = {
-            "config": {**self.config.to_dict(), "train": self.ctx.original.meta.get("recipe"),
-                       "sizes": self.split.sizes()},  # fmt: skip
+            "config": {
+                **self.config.to_dict(),
+                "train": self.ctx.original.meta.get("recipe"),
+                "sizes": self.split.sizes(),
+            },  # fmt: skip
             "models": models,
             "gap_to_retrain": gap,
             "history": [_hist(h) for h in (run.history if run else [])],

@@ -262,3 +262,52 @@ def test_bad_teaching_kl_direction():
     s, t = torch.randn(4, 5), torch.randn(4, 5)
     direct = (F.softmax(t, 1) * (F.log_softmax(t, 1) - F.log_softmax(s, 1))).sum(1)
     torch.testing.assert_close(kl_t_per_sample(s, t, 1.0), direct)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_freeze_norm_keeps_batch_norm_statistics(tiny_ctx, freeze):
+    from speechforget.methods import trainable_copy
+
+    split = make_split(tiny_ctx.task, FORGET, 0)
+    method = METHODS.build("grad_ascent", "class", {"freeze_norm": str(freeze), "lr": "1e-4"})
+    model = trainable_copy(tiny_ctx.original.model)
+    unlearn(model, method, unlearn_data(tiny_ctx, split), method.train_config(0, "cpu"))
+    stats = [k for k in model.state_dict() if k.endswith("running_mean")]
+    same = [
+        torch.equal(model.state_dict()[k], tiny_ctx.original.model.state_dict()[k]) for k in stats
+    ]
+    assert stats and all(same) == freeze and (any(same) == freeze)
+
+
+def test_optimizer_and_schedule_settings():
+    from speechforget.engine import make_optimizer
+
+    p = [torch.nn.Parameter(torch.zeros(3))]
+    assert isinstance(make_optimizer(p, 0.1, 0.0, "sgd"), torch.optim.SGD)
+    with pytest.raises(ValueError, match="adamw, sgd"):
+        make_optimizer(p, 0.1, 0.0, "adam")
+    with pytest.raises(ValueError, match="constant, cosine"):
+        METHODS.build("finetune", "sample", {"schedule": "linear"})
+    method = METHODS.build("finetune", "sample", {"schedule": "cosine", "lr": "0.1"})
+    opt = make_optimizer(p, 0.1, 0.0)
+    sched = method.scheduler(opt, 10)
+    for _ in range(10):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_saliency_pass_keeps_each_module_mode(tiny_ctx):
+    from speechforget.engine import accumulate_gradients
+    from speechforget.methods import trainable_copy
+
+    model = trainable_copy(tiny_ctx.original.model)
+    METHODS.build("salun", "class").train_mode(model)  # train, batch norm frozen
+    before = [m.training for m in model.modules()]
+    x, y = tiny_ctx.x, tiny_ctx.y
+
+    def loss(idx):
+        return F.cross_entropy(model(x[idx])[0], y[idx])
+
+    accumulate_gradients(model, loss, [torch.arange(4)], torch.device("cpu"))
+    assert [m.training for m in model.modules()] == before and not all(before)

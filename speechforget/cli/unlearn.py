@@ -13,9 +13,13 @@ from speechforget.engine import StepLog
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_arguments(p)
-    p.add_argument("--forget", default="class:stop", help="class:<names> | speaker:<id> | sample:<percent>")
+    p.add_argument(
+        "--forget", default="class:stop", help="class:<names> | speaker:<id> | sample:<percent>"
+    )
     p.add_argument("--out", default=None, help="write the JSON report here")
-    p.add_argument("--save-model", default=None, help="write the unlearned model (safetensors) here")
+    p.add_argument(
+        "--save-model", default=None, help="write the unlearned model (safetensors) here"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -32,7 +36,9 @@ class Progress:
 
         bar = self.bars.get(which)
         if bar is None:
-            bar = self.bars[which] = tqdm(total=log.total_steps, desc=which, file=sys.stderr, leave=False)
+            bar = self.bars[which] = tqdm(
+                total=log.total_steps, desc=which, file=sys.stderr, leave=False
+            )
         bar.n = log.step
         loss = log.forget_loss if log.forget_loss is not None else log.retain_loss
         bar.set_postfix(loss=f"{loss:.3f}" if loss is not None else "-", refresh=False)

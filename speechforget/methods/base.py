@@ -35,12 +35,16 @@ class UnlearnConfig:
     """Fields every method has; a method's Config subclasses this and adds its own."""
 
     epochs: int = setting(2, "passes over the set that drives the method", min=1, max=200)
-    lr: float = setting(1e-3, "AdamW learning rate (constant)", min=1e-7, max=1.0, log=True)
+    optimizer: str = setting("adamw", "adamw, or sgd (momentum 0.9)", choices=("adamw", "sgd"))
+    lr: float = setting(1e-3, "learning rate", min=1e-7, max=1.0, log=True)
     batch_size: int = setting(
         64, "clips per batch (forget and retain batches alike)", min=1, max=4096
     )
-    weight_decay: float = setting(0.0, "AdamW decoupled weight decay", min=0.0, max=1.0)
+    weight_decay: float = setting(0.0, "weight decay", min=0.0, max=1.0)
     grad_clip: float = setting(5.0, "clip the gradient norm to this (0 = off)", min=0.0, max=1000.0)
+    schedule: str = setting(
+        "constant", "learning-rate schedule over the run", choices=("constant", "cosine")
+    )
     freeze_norm: bool = setting(
         True,
         "keep batch-norm statistics fixed (forget-only batches would skew them for every clip)",
@@ -143,6 +147,12 @@ class Method:
         (model, RunResult) here; engine methods return None."""
         return None
 
+    def scheduler(self, opt: torch.optim.Optimizer, total_steps: int):
+        """A per-step learning-rate scheduler, or None for a constant rate."""
+        if getattr(self.cfg, "schedule", "constant") == "cosine" and total_steps > 0:
+            return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+        return None
+
     def train_mode(self, model: nn.Module) -> None:
         """Training mode for the run; with cfg.freeze_norm the batch-norm layers normalise
         with their stored statistics and do not update them."""
@@ -201,14 +211,13 @@ def cycled(idx: torch.Tensor, batch_size: int, gen: torch.Generator) -> Iterator
         buf = buf[batch_size:]
 
 
-def paired(drive: torch.Tensor, other: torch.Tensor, batch_size: int, gen: torch.Generator,
-           drive_is_forget: bool = True, epoch: int = 0, phase: str = "train",
-           other_stream: Iterator[torch.Tensor] | None = None) -> Iterator[Batch]:  # fmt: skip
-    """One pass over `drive`; each of its batches is paired with a batch of `other`
-    (cycled). `other_stream` lets a caller keep one stream across epochs."""
-    stream = other_stream or cycled(other, batch_size, gen)
+def paired(drive: torch.Tensor, batch_size: int, gen: torch.Generator,
+           other: Iterator[torch.Tensor], drive_is_forget: bool = True, epoch: int = 0,
+           phase: str = "train") -> Iterator[Batch]:  # fmt: skip
+    """One pass over `drive` in batches, each paired with the next batch of the `other`
+    stream (e.g. `cycled(retain, ...)`, kept by the caller across epochs)."""
     for b in shuffled(drive, batch_size, gen):
-        o = next(stream)
+        o = next(other)
         f, r = (b, o) if drive_is_forget else (o, b)
         yield Batch(forget=f, retain=r, epoch=epoch, phase=phase)
 

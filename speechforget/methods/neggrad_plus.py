@@ -3,7 +3,8 @@
 
     minimise  retain_weight * CE(Dr batch) - forget_weight * CE(Df batch)
 
-Each epoch is one pass over Df, every forget batch paired with a retain batch."""
+Each epoch is one pass over Df, every forget batch paired with a batch of retain clips
+(`retain_batch_size` of them)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class NegGradPlusConfig(UnlearnConfig):
     retain_weight: float = setting(
         1.0, "weight of the retain CE (what keeps it usable)", min=0.0, max=10.0
     )
+    retain_batch_size: int = setting(
+        0, "retain clips per step (0 = batch_size, the forget clips per step)", min=0, max=4096
+    )
 
 
 class NegGradPlus(Method):
@@ -48,10 +52,9 @@ class NegGradPlus(Method):
         return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
 
     def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
-        stream = cycled(data.retain, self.cfg.batch_size, gen)
+        stream = cycled(data.retain, self.cfg.retain_batch_size or self.cfg.batch_size, gen)
         for epoch in range(self.cfg.epochs):
-            yield from paired(data.forget, data.retain, self.cfg.batch_size, gen,
-                              epoch=epoch, other_stream=stream)  # fmt: skip
+            yield from paired(data.forget, self.cfg.batch_size, gen, stream, epoch=epoch)
 
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])

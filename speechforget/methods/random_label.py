@@ -4,7 +4,8 @@ Fan et al., ICLR 2024):
 
     minimise  CE(f'(x_f), y'_f) + retain_weight * CE(f'(x_r), y_r),   y' != y
 
-Each epoch is one pass over Df, every forget batch paired with a retain batch.
+Each epoch is one pass over Df, every forget batch paired with a batch of retain clips
+(`retain_batch_size` of them).
 The wrong labels are drawn with the run's seed, uniformly among the C-1 other classes."""
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class RandomLabelConfig(UnlearnConfig):
     """epochs = passes over the forget set (each forget batch with a retain batch)."""
 
     retain_weight: float = setting(1.0, "weight lambda of the retain CE", min=0.0, max=10.0)
+    retain_batch_size: int = setting(
+        0, "retain clips per step (0 = batch_size, the forget clips per step)", min=0, max=4096
+    )
 
 
 class RandomLabel(Method):
@@ -53,10 +57,9 @@ class RandomLabel(Method):
         return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
 
     def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
-        stream = cycled(data.retain, self.cfg.batch_size, gen)
+        stream = cycled(data.retain, self.cfg.retain_batch_size or self.cfg.batch_size, gen)
         for epoch in range(self.cfg.epochs):
-            yield from paired(data.forget, data.retain, self.cfg.batch_size, gen,
-                              epoch=epoch, other_stream=stream)  # fmt: skip
+            yield from paired(data.forget, self.cfg.batch_size, gen, stream, epoch=epoch)
 
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])

@@ -66,7 +66,9 @@ class Registry(Mapping):
                 f"{', '.join(sorted(own))} (with SuperLoss also {', '.join(sorted(sl))})"
             )
         cfg = apply_overrides(cls.Config(), cls.defaults.get(mode, {}))
-        return apply_overrides(cfg, {k: v for k, v in overrides.items() if k in own})
+        cfg = apply_overrides(cfg, {k: v for k, v in overrides.items() if k in own})
+        _check_choices(cfg)
+        return cfg
 
     def build(self, name: str, mode: str, overrides: Mapping[str, Any] | None = None,
               superloss: bool = False) -> Method:  # fmt: skip
@@ -104,6 +106,14 @@ class Registry(Mapping):
             lines.append(f"    {row['name']:16s} = {row['default']!s:24s} {row['help']}")
         lines.append("override a setting with --set KEY=VALUE")
         return "\n".join(lines)
+
+
+def _check_choices(cfg: Any) -> None:
+    for f in dataclasses.fields(cfg):
+        choices = f.metadata.get("choices")
+        if choices and getattr(cfg, f.name) not in choices:
+            raise ValueError(f"setting '{f.name}' must be one of {', '.join(choices)}; "
+                             f"got '{getattr(cfg, f.name)}'")  # fmt: skip
 
 
 def superloss_config(overrides: Mapping[str, Any] | None = None) -> SuperLossConfig:

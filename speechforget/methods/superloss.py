@@ -92,6 +92,9 @@ class WithSuperLoss(Method):
     def train_mode(self, model: nn.Module) -> None:
         self.inner.train_mode(model)
 
+    def scheduler(self, opt: torch.optim.Optimizer, total_steps: int):
+        return self.inner.scheduler(opt, total_steps)
+
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         self.inner.setup(model, data, gen)
 
