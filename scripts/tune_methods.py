@@ -34,6 +34,7 @@ from speechforget.config import ExperimentConfig
 from speechforget.data import make_split
 from speechforget.evaluation import gap_to_retrain
 from speechforget.methods import METHODS
+from speechforget.methods.superloss import SuperLossConfig
 from speechforget.originals import gold_retrain
 from speechforget.pipeline import evaluate, prepare, run_unlearning
 
@@ -48,8 +49,12 @@ def validation_split(split, y: np.ndarray):
     return dataclasses.replace(split, test=split.val, test_forgotten=mask)
 
 
-def grid_points(name: str, grid: dict[str, list[str]]) -> list[dict[str, str]]:
+def grid_points(
+    name: str, grid: dict[str, list[str]], superloss: bool = False
+) -> list[dict[str, str]]:
     own = {f.name for f in dataclasses.fields(METHODS.get_method(name).Config)}
+    if superloss:
+        own |= {f.name for f in dataclasses.fields(SuperLossConfig)}
     keys = [k for k in grid if k in own]
     return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
 
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
     p.add_argument("--seeds", default="0")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--superloss", action="store_true", help="wrap every method in SuperLoss")
     p.add_argument("--out", default=None, help="also write the rows to this CSV")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -87,11 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gold {spec} seed {seed}: {shown}  time {gold.meta['time_s']:.1f}s", flush=True)
     rows = []
     for name in parse_methods(args.methods):
-        for point in grid_points(name, grid) or [{}]:
+        for point in grid_points(name, grid, args.superloss) or [{}]:
             per_seed = []
             for seed, spec, split, vsplit, gold, ev_gold in cells:
                 exp = ExperimentConfig(task=args.task, forget=spec, method=name, seed=seed,
-                                       method_overrides=point, device=args.device)  # fmt: skip
+                                       method_overrides=point, device=args.device,
+                                       superloss=args.superloss)  # fmt: skip
                 t0 = time.perf_counter()
                 model, run = run_unlearning(exp, ctx, split, float(gold.meta["time_s"]), None, gold)
                 ev = evaluate(model, ctx, vsplit, seed).metrics

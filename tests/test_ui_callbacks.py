@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -390,3 +391,15 @@ def test_a_new_run_supersedes_the_previous_gold_retrain(app):
     late = outputs(gold, GOLD_KEYS)  # the old retrain stops and writes nothing
     assert not any("Done" in str(o["status"]) for o in late)
     assert app.store.peek(sid).result.config.forget == "class:no"
+
+
+def test_choice_settings_are_dropdowns_with_mode_defaults():
+    from speechforget.ui.layout import _widget
+
+    sample = {p.name: p for p in controls.method_params("random_label", "sample")}
+    klass = {p.name: p for p in controls.method_params("random_label", "class")}
+    opt = sample["optimizer"]
+    assert opt.choices == ("adamw", "sgd") and isinstance(_widget(opt), gr.Dropdown)
+    assert (opt.default, klass["optimizer"].default) == ("sgd", "adamw")
+    with pytest.raises(ValueError, match="adamw, sgd"):
+        controls.cast_param(opt, "adam")

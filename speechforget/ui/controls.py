@@ -64,6 +64,7 @@ class Param:
     help: str = ""
     min: float | None = None
     max: float | None = None
+    choices: tuple[str, ...] | None = None  # a str field limited to these
 
     @property
     def elem_id(self) -> str:
@@ -90,8 +91,9 @@ def superloss_params() -> list[Param]:
 def _param(method: str, row: dict) -> Param:
     t = row.get("type", "float")
     t = t if t in ("int", "float", "bool", "str") else type(row.get("default")).__name__
+    choices = tuple(row["choices"]) if row.get("choices") else None
     return Param(method, row["name"], t, row.get("default"), row.get("help", ""),
-                 row.get("min"), row.get("max"))  # fmt: skip
+                 row.get("min"), row.get("max"), choices)  # fmt: skip
 
 
 def all_params(mode: str = "class") -> list[Param]:
@@ -115,6 +117,8 @@ def cast_param(p: Param, value: Any) -> Any:
     if p.type == "bool":
         return bool(value)
     if p.type == "str":
+        if p.choices and str(value) not in p.choices:
+            raise ValueError(f"{p.name} must be one of {', '.join(p.choices)}; got '{value}'")
         return str(value)
     try:
         v = int(round(float(value))) if p.type == "int" else float(value)

@@ -34,6 +34,8 @@ def _widget(p: controls.Param) -> gr.components.Component:
         return gr.Number(value=p.default, minimum=p.min, maximum=p.max,
                          precision=0 if p.type == "int" else None,
                          step=1 if p.type == "int" else 0.0001, **kw)  # fmt: skip
+    if p.choices:
+        return gr.Dropdown(list(p.choices), value=p.default, **kw)
     return gr.Textbox(value="" if p.default is None else str(p.default), **kw)
 
 
