@@ -311,3 +311,16 @@ def test_saliency_pass_keeps_each_module_mode(tiny_ctx):
 
     accumulate_gradients(model, loss, [torch.arange(4)], torch.device("cpu"))
     assert [m.training for m in model.modules()] == before and not all(before)
+
+
+def test_bad_teaching_teacher_logits_match_a_direct_forward(tiny_ctx):
+    from speechforget.methods.bad_teaching import teacher_logits
+    from speechforget.originals import frozen_copy
+
+    teacher = frozen_copy(tiny_ctx.original.model)
+    idx = torch.tensor([5, 0, 3, 9, 2])
+    out = teacher_logits(teacher, tiny_ctx.x, idx, batch_size=2)
+    with torch.no_grad():
+        direct = teacher(tiny_ctx.x[idx])[0]
+    torch.testing.assert_close(out[idx], direct, rtol=1e-4, atol=1e-5)
+    assert out[1].abs().sum() == 0  # rows outside idx stay empty
