@@ -183,7 +183,8 @@ def test_bad_teaching_retain_subset_is_from_retain_only(tiny_ctx):
     data = unlearn_data(tiny_ctx, split)
     subsets = []
     for _ in range(2):
-        method = BadTeaching(METHODS.resolve_config("bad_teaching", "sample"))
+        cfg = METHODS.resolve_config("bad_teaching", "sample", {"retain_fraction": "0.3"})
+        method = BadTeaching(cfg)
         method.setup(tiny_ctx.original.model, data, torch.Generator().manual_seed(7))
         sub = method.subset.numpy()
         assert not np.isin(sub, split.forget).any() and np.isin(sub, split.retain).all()
