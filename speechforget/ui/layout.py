@@ -13,7 +13,8 @@ import gradio as gr
 
 from speechforget import viz
 from speechforget.ui import controls, views
-from speechforget.ui.callbacks import GOLD_KEYS, RUN_KEYS, SAID_ORIGINAL, App, ContextProvider
+from speechforget.ui.callbacks import GOLD_KEYS, RUN_KEYS, App, ContextProvider
+from speechforget.ui.panels import SAID_ORIGINAL
 from speechforget.ui.state import SessionStore
 from speechforget.ui.zerogpu import make_gpu_phase
 
