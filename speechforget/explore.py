@@ -17,21 +17,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from speechforget import clip_check
 from speechforget.config import ExperimentConfig
 from speechforget.data.dataset import SAMPLE_RATE
-from speechforget.engine import predict
 from speechforget.evaluation import confusion_matrix, format_summary, softmax
 from speechforget.models import build_model, save_checkpoint
 from speechforget.pipeline import Context, Result, gold_step, start_experiment, unlearn_step
 
+# one clip a visitor brings (speechforget.clip_check), re-exported: the UI reads through here
+load_clip, wave_probs, result_models = (
+    clip_check.load_clip,
+    clip_check.wave_probs,
+    clip_check.result_models,
+)
+membership_scores, original_losses = clip_check.membership_scores, clip_check.original_losses
+verdict = clip_check.verdict
+
 SUBSETS = ("forget", "retain", "test")
 MODEL_ORDER = ("original", "unlearned", "retrain")
-MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
 
 
 # ---- streaming a run ---------------------------------------------------------------------
@@ -211,124 +215,6 @@ def clip_audio(ctx: Context, pos: int) -> tuple[int, np.ndarray]:
 def clip_probs(res: Result, pos: int) -> dict[str, np.ndarray]:
     """{model: (C,) class probabilities} of one task clip, from the stored logits."""
     return {m: softmax(res.evals[m].logits[pos : pos + 1])[0] for m in models_of(res)}
-
-
-def wave_probs(
-    models: dict[str, torch.nn.Module], ctx: Context, wave: np.ndarray
-) -> dict[str, np.ndarray]:
-    """{model: (C,) probabilities} for a (16000,) float32 clip at 16 kHz (CPU)."""
-    x = ctx.original.model.featurize(torch.from_numpy(np.asarray(wave, np.float32))[None])
-    out = {}
-    for name, model in models.items():
-        logits, _ = predict(model, x, device="cpu")
-        out[name] = softmax(logits.numpy())[0]
-    return out
-
-
-def result_models(res: Result | None, ctx: Context) -> dict[str, torch.nn.Module]:
-    """The models to compare an uploaded clip with: the original, and when a run
-    exists its unlearned and gold models."""
-    out = {"original": ctx.original.model}
-    if res is not None:
-        out.update({k: res.models[k] for k in ("unlearned", "retrain") if k in res.models})
-    return out
-
-
-def load_clip(path: str | Path, max_seconds: float = 30.0,
-              max_bytes: int = 10_000_000) -> np.ndarray:  # fmt: skip
-    """An uploaded or recorded file as the (16000,) clip every model expects: any rate and
-    channel count, resampled to 16 kHz mono, cropped to its loudest second or padded.
-    Raises AudioError (a ValueError) saying what is wrong with a bad file."""
-    from speechforget.data.audio import AudioError, fit_clip, load_audio
-
-    x = load_audio(path, SAMPLE_RATE, max_seconds=max_seconds, max_bytes=max_bytes)
-    if len(x) < MIN_SECONDS * SAMPLE_RATE:
-        raise AudioError(f"the clip is only {1000 * len(x) / SAMPLE_RATE:.0f} ms long; "
-                         f"record at least {MIN_SECONDS:g} s (a whole word)")  # fmt: skip
-    return fit_clip(x)
-
-
-# ---- membership of one clip ----------------------------------------------------------------
-
-
-def membership_scores(res: Result | None, ctx: Context, probs: dict[str, np.ndarray],
-                      label: int, original_loss: np.ndarray | None = None,
-                      seed: int = 0) -> dict[str, float]:  # fmt: skip
-    """P(member) of one clip under each model, from the loss attack of the report's MIA:
-    a balanced logistic regression on log(CE) fit on that model's retain (members) vs
-    test (non-members) clips, applied to the clip's CE for `label`. Near 1: the model
-    treats the clip like its training data; near 0: like a clip it never saw."""
-    out = {}
-    for name, p in probs.items():
-        if res is not None and name in res.evals:
-            loss, retain, test = res.evals[name].losses, res.split.retain, res.split.test
-        elif name == "original":
-            loss = original_loss if original_loss is not None else original_losses(ctx)
-            retain, test = ctx.task.where("train"), ctx.task.where("test")
-        else:
-            continue
-        out[name] = _member_probability(
-            loss[retain], loss[test], -np.log(max(float(p[label]), 1e-12)), seed
-        )
-    return out
-
-
-def original_losses(ctx: Context) -> np.ndarray:
-    """(M,) per-sample CE of the original model on every task clip (computed once)."""
-    from speechforget.evaluation import per_sample_ce
-    from speechforget.pipeline import original_outputs
-
-    return per_sample_ce(original_outputs(ctx)[0], ctx.task.y)
-
-
-def _member_probability(loss_members: np.ndarray, loss_non: np.ndarray, loss: float,
-                        seed: int) -> float:  # fmt: skip
-    rng = np.random.default_rng(seed)
-    n = min(len(loss_members), len(loss_non))
-    if n < 2:
-        return float("nan")
-    members = rng.choice(loss_members, n, replace=False)
-    non = rng.choice(loss_non, n, replace=False)
-    feat = np.log(np.maximum(np.r_[members, non], 0) + 1e-12)[:, None]
-    labels = np.r_[np.ones(n), np.zeros(n)]
-    if np.ptp(feat) == 0:
-        return 0.5
-    clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
-    clf.fit(feat, labels)
-    return float(clf.predict_proba(np.log([[max(loss, 0) + 1e-12]]))[0, 1])
-
-
-def verdict(probs: dict[str, np.ndarray], label: int, class_names: list[str]) -> str:
-    """A plain-words verdict: does the unlearned model still recognise the clip as `label`?"""
-    name = class_names[label]
-
-    def heard(p):
-        top = int(np.argmax(p))
-        return top == label, class_names[top], float(p[top])
-
-    if "unlearned" not in probs:
-        ok, top, conf = heard(probs["original"])
-        return (f"The original model recognises it as '{name}' with {conf:.0%}." if ok else
-                f"The original model hears '{top}' ({conf:.0%}), not '{name}'.") + \
-            " Run an unlearning experiment to see what changes."  # fmt: skip
-    was, _, was_conf = heard(probs["original"])
-    ok, top, conf = heard(probs["unlearned"])
-    if ok:
-        text = f"Still recognised as '{name}' with {conf:.0%}"
-        text += (
-            f" (the original: {was_conf:.0%})." if was else " (the original did not recognise it)."
-        )
-    else:
-        text = f"No longer recognised as '{name}': the unlearned model hears '{top}' ({conf:.0%})"
-        text += (
-            f"; the original said '{name}' with {was_conf:.0%}."
-            if was
-            else "; neither did the original."
-        )
-    if "retrain" in probs:
-        g_ok, g_top, g_conf = heard(probs["retrain"])
-        text += f" The gold model {'also recognises it' if g_ok else f'hears {g_top!r}'} ({g_conf:.0%})."
-    return text
 
 
 # ---- outputs ------------------------------------------------------------------------------
