@@ -126,18 +126,12 @@ def train_original(task: TaskData, x: torch.Tensor, spec: dict | None = None,
     return Trained(model, meta, run)
 
 
-# Bump when training speed changes: a cached gold keeps the time it took, which is the
-# budget of the paper's time rule (2: channels-last CNN).
-GOLD_ENGINE = 2
-
-
 def gold_key(original: Trained, retain: np.ndarray) -> str:
     """What a gold retrain depends on: model spec, recipe, data, task and retain set."""
     meta = original.meta
     key = {
         "spec": original.model.spec(),
         **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")},
-        "engine": GOLD_ENGINE,
     }
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
