@@ -234,3 +234,25 @@ def mixed(forget: torch.Tensor, retain: torch.Tensor, batch_size: int, gen: torc
         sel = order[start : start + batch_size]
         fm = is_forget[sel]
         yield Batch(forget=union[sel][fm], retain=union[sel][~fm], epoch=epoch, phase=phase)
+
+
+@dataclass
+class PairedConfig(UnlearnConfig):
+    """epochs = passes over the forget set (each forget batch with a batch of retain clips)."""
+
+    retain_batch_size: int = setting(
+        0, "retain clips per step (0 = batch_size, the forget clips per step)", min=0, max=4096
+    )
+
+
+class ForgetPaired(Method):
+    """A method whose epoch is one pass over Df, each forget batch paired with the next
+    batch of a retain stream kept across epochs (NegGrad+, random labels, SalUn)."""
+
+    def total_steps(self, data: UnlearnData) -> int:
+        return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
+
+    def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
+        stream = cycled(data.retain, self.cfg.retain_batch_size or self.cfg.batch_size, gen)
+        for epoch in range(self.cfg.epochs):
+            yield from paired(data.forget, self.cfg.batch_size, gen, stream, epoch=epoch)

@@ -8,40 +8,32 @@ Each epoch is one pass over Df, every forget batch paired with a batch of retain
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from speechforget.methods.base import (
     Batch,
-    Method,
+    ForgetPaired,
+    PairedConfig,
     Terms,
-    UnlearnConfig,
     UnlearnData,
-    cycled,
-    n_batches,
-    paired,
     setting,
 )  # fmt: skip
 from speechforget.methods.losses import ce
 
 
 @dataclass
-class NegGradPlusConfig(UnlearnConfig):
+class NegGradPlusConfig(PairedConfig):
     """epochs = passes over the forget set (each forget batch with a retain batch)."""
 
     forget_weight: float = setting(1.0, "weight of the ascended forget CE", min=0.0, max=10.0)
     retain_weight: float = setting(
         1.0, "weight of the retain CE (what keeps it usable)", min=0.0, max=10.0
     )
-    retain_batch_size: int = setting(
-        0, "retain clips per step (0 = batch_size, the forget clips per step)", min=0, max=4096
-    )
 
 
-class NegGradPlus(Method):
+class NegGradPlus(ForgetPaired):
     name = "neggrad_plus"
     label = "NegGrad+"
     paper = "Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
@@ -52,14 +44,6 @@ class NegGradPlus(Method):
     defaults = {"sample": {"epochs": 8, "lr": 2e-2, "optimizer": "sgd", "schedule": "cosine",
                            "forget_weight": 0.3},
                 "class": {"epochs": 2, "lr": 1e-4, "retain_weight": 6.0, "schedule": "cosine"}}  # fmt: skip
-
-    def total_steps(self, data: UnlearnData) -> int:
-        return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
-
-    def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
-        stream = cycled(data.retain, self.cfg.retain_batch_size or self.cfg.batch_size, gen)
-        for epoch in range(self.cfg.epochs):
-            yield from paired(data.forget, self.cfg.batch_size, gen, stream, epoch=epoch)
 
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])

@@ -10,7 +10,6 @@ The wrong labels are drawn with the run's seed, uniformly among the C-1 other cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -18,29 +17,23 @@ from torch import nn
 
 from speechforget.methods.base import (
     Batch,
-    Method,
+    ForgetPaired,
+    PairedConfig,
     Terms,
-    UnlearnConfig,
     UnlearnData,
-    cycled,
-    n_batches,
-    paired,
     setting,
 )  # fmt: skip
 from speechforget.methods.losses import ce, wrong_labels
 
 
 @dataclass
-class RandomLabelConfig(UnlearnConfig):
+class RandomLabelConfig(PairedConfig):
     """epochs = passes over the forget set (each forget batch with a retain batch)."""
 
     retain_weight: float = setting(1.0, "weight lambda of the retain CE", min=0.0, max=10.0)
-    retain_batch_size: int = setting(
-        0, "retain clips per step (0 = batch_size, the forget clips per step)", min=0, max=4096
-    )
 
 
-class RandomLabel(Method):
+class RandomLabel(ForgetPaired):
     name = "random_label"
     label = "Random labels"
     paper = "Golatkar et al., Eternal Sunshine of the Spotless Net, CVPR 2020"
@@ -59,14 +52,6 @@ class RandomLabel(Method):
         self.targets = data.y.clone()
         wrong = wrong_labels(data.y[data.forget], data.num_classes, gen)
         self.targets[data.forget.to(data.y.device)] = wrong.to(data.y.device)
-
-    def total_steps(self, data: UnlearnData) -> int:
-        return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)
-
-    def steps(self, data: UnlearnData, gen: torch.Generator) -> Iterator[Batch]:
-        stream = cycled(data.retain, self.cfg.retain_batch_size or self.cfg.batch_size, gen)
-        for epoch in range(self.cfg.epochs):
-            yield from paired(data.forget, self.cfg.batch_size, gen, stream, epoch=epoch)
 
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])
