@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from ui_support import TinyContexts, free_port, write_clips
+from ui_support import launched_app, write_clips
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -23,13 +23,8 @@ def clips(tmp_path_factory, tiny_ctx):
 
 @pytest.fixture(scope="module")
 def app_url(tiny_ctx):
-    from speechforget.ui import build_demo, launch
-
-    demo = build_demo(TinyContexts(tiny_ctx), prefetch=(), warm_umap=False, projection="pca")
-    _, url, _ = launch(demo, server_name="127.0.0.1", server_port=free_port(),
-                       prevent_thread_lock=True, quiet=True)  # fmt: skip
-    yield url
-    demo.close()
+    with launched_app(tiny_ctx) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

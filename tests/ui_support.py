@@ -7,6 +7,8 @@ trained on demand (a few seconds) only by the tests that switch to it.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def launched_app(kws_ctx) -> Iterator[str]:
+    """The app over the tiny contexts, served on 127.0.0.1; yields its URL."""
+    from speechforget.ui import build_demo, launch
+
+    demo = build_demo(TinyContexts(kws_ctx), prefetch=(), warm_umap=False, projection="pca")
+    _, url, _ = launch(demo, server_name="127.0.0.1", server_port=free_port(),
+                       prevent_thread_lock=True, quiet=True)  # fmt: skip
+    try:
+        yield url
+    finally:
+        demo.close()
 
 
 def write_clips(folder: Path, ctx) -> dict[str, Path]:
