@@ -152,7 +152,7 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict
     from speechforget.pipeline import prepare
 
     methods = cfg.methods or all_methods()
-    ctx = prepare(cfg.task, cfg.backbone, cfg.data)
+    ctx = prepare(cfg.task, cfg.backbone, cfg.data, device=cfg.device)
     cells = list(forget_specs(cfg, ctx.task.class_names))
     bar = tqdm(total=len(cells) * len(methods), disable=not progress, unit="run")
     rows: list[dict] = []

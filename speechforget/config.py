@@ -55,7 +55,9 @@ class ExperimentConfig:
     seed: int = _f(0, "seed of the forget sample, random labels and batch order", min=0)
     device: str = _f("auto", "cpu | cuda | auto")
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    # fields of the original's training recipe (a transformer backbone fine-tuned here),
+    # over the backbone's default recipe; the gold retrain uses the same recipe
+    recipe: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = _f(None, "a local checkpoint folder for the original model")
     run_gold: bool = _f(True, "also retrain the gold model from scratch on the retain set")
 

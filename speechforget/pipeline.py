@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from speechforget.config import DataConfig, ExperimentConfig
+from speechforget.config import DataConfig, ExperimentConfig, TrainConfig, apply_overrides
 from speechforget.data import Split, TaskData, load_source, make_split
 from speechforget.disk_cache import cached_rows
 from speechforget.engine import RunResult, StepLog, predict
@@ -106,7 +106,8 @@ def _hist(h: StepLog) -> dict:
 
 
 @lru_cache(maxsize=4)
-def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | None) -> Context:
+def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | None,
+                    recipe: tuple, device: str) -> Context:  # fmt: skip
     data_cfg = DataConfig(*data)
     tdata = load_source(data_cfg).task(task)
     if backbone == "cnn" and checkpoint is None:
@@ -120,17 +121,43 @@ def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | Non
                            lambda rows: (featurize(feat_model, waves[rows]).numpy(),))  # fmt: skip
         x = torch.from_numpy(x)
         return Context(tdata, x, load_original(backbone, tdata, x))
+    from speechforget.engine import resolve_device
     from speechforget.models import load_original_checkpoint  # transformer backbones
 
-    trained = load_original_checkpoint(backbone, tdata, checkpoint)
-    return Context(tdata, featurize(trained.model, tdata.waves), trained)
+    trained = load_original_checkpoint(backbone, tdata, checkpoint,
+                                       recipe=original_recipe(backbone, dict(recipe)),
+                                       device=device)  # fmt: skip
+    x = featurize(trained.model, tdata.waves, str(resolve_device(device)))
+    return Context(tdata, x, trained)
+
+
+def original_recipe(backbone: str, overrides: dict) -> TrainConfig | None:
+    """The recipe a transformer original is fine-tuned with: the backbone's default with
+    `overrides` (--recipe KEY=VALUE) applied; None (the default) when there are none.
+    The built-in CNN's original is shipped: it is retrained with `train --set`."""
+    if not overrides:
+        return None
+    if backbone == "cnn":
+        raise ValueError("--recipe sets how a transformer backbone is fine-tuned here; the "
+                         "built-in CNN's original is shipped: retrain it with "
+                         "`python -m speechforget train --set KEY=VALUE`")  # fmt: skip
+    from speechforget.models.pretrained import default_recipe
+
+    return apply_overrides(default_recipe(backbone), overrides)
 
 
 def prepare(task: str = "kws", backbone: str = "cnn", data: DataConfig | None = None,
-            checkpoint: str | None = None) -> Context:  # fmt: skip
-    """Load the clips, featurize them once and load (or train) the original model."""
+            checkpoint: str | None = None, recipe: dict | None = None,
+            device: str = "auto") -> Context:  # fmt: skip
+    """Load the clips, featurize them once and load (or train) the original model.
+
+    recipe: --recipe overrides of a transformer original's fine-tuning recipe;
+    device: where a transformer original is fine-tuned and its inputs featurized."""
     data = data or DataConfig()
-    return _prepare_cached(task, backbone, dataclasses.astuple(data), checkpoint)
+    recipe = recipe or {}
+    original_recipe(backbone, recipe)  # a bad key fails here, before any data is loaded
+    key = tuple(sorted((k, str(v)) for k, v in recipe.items()))
+    return _prepare_cached(task, backbone, dataclasses.astuple(data), checkpoint, key, device)
 
 
 _ORIGINAL_OUTPUTS_LOCK = threading.Lock()
@@ -194,7 +221,7 @@ def start_experiment(cfg: ExperimentConfig, ctx: Context | None = None) -> Resul
     """The split for cfg.forget (ValueError when it leaves nothing to forget or retain),
     nothing trained yet. Steps: start_experiment -> unlearn_step -> gold_step; the app
     calls them one by one to show the unlearned model's results before the gold's."""
-    ctx = ctx or prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint)
+    ctx = ctx or prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device)
     return Result(cfg, ctx, make_split(ctx.task, cfg.forget, cfg.seed))
 
 

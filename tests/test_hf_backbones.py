@@ -219,6 +219,35 @@ def test_cli_unlearn_on_local_checkpoint_and_folder(checkpoints, small_data, tmp
     assert report["config"]["backbone"] == "hubert-base" and "retrain" in report["models"]
 
 
+def test_cli_recipe_sets_the_original_and_gold_recipe(checkpoints, small_data, tmp_path):
+    from speechforget.__main__ import main
+    from speechforget.data.audio import save_wav
+
+    for i in range(len(small_data)):
+        label = small_data.keyword_names[small_data.keyword[i]]
+        save_wav(tmp_path / "wavs" / label / f"s{small_data.speaker[i]}_{i}.wav",
+                 small_data.waves[i])  # fmt: skip
+    out = tmp_path / "report.json"
+    rc = main(["unlearn", "--backbone", "wav2vec2-base", "--checkpoint", checkpoints["wav2vec2"],
+               "--data", f"folder:{tmp_path / 'wavs'}", "--method", "finetune", "--forget",
+               "class:up", "--device", "cpu", "--quiet", "--recipe", "epochs=2",
+               "--recipe", "lr=2e-3", "--set", "epochs=1", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert report["config"]["recipe"] == {"epochs": "2", "lr": "2e-3"}
+    assert report["config"]["train"]["epochs"] == 2 and report["config"]["train"]["lr"] == 2e-3
+    assert "retrain" in report["models"]  # the gold retrain reads the recipe from this meta
+
+
+def test_recipe_errors_name_the_fix():
+    from speechforget.pipeline import prepare
+
+    with pytest.raises(ValueError, match="unknown setting 'epoch'.*epochs"):
+        prepare("kws", "hubert-base", recipe={"epoch": "2"})
+    with pytest.raises(ValueError, match="speechforget train --set"):
+        prepare("kws", "cnn", recipe={"epochs": "2"})
+
+
 def test_gpu_check_runs_tiny_on_cpu(capsys):
     from speechforget.__main__ import main
 

@@ -22,17 +22,21 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field of the method's Config (repeatable)")  # fmt: skip
+    p.add_argument("--recipe", dest="recipe", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the original's training recipe for a transformer "
+                        "backbone fine-tuned here (epochs, lr, batch_size, ...; repeatable); "
+                        "the gold retrain uses the same recipe")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
     p.add_argument("--no-gold", action="store_true", help="skip the gold retrain")
 
 
-def parse_overrides(items: list[str]) -> dict[str, str]:
+def parse_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got '{item}'")
+            raise ValueError(f"{option} expects KEY=VALUE, got '{item}'")
         out[key.strip()] = value.strip()
     return out
 
@@ -44,6 +48,7 @@ def experiment_config(args: argparse.Namespace, **changes) -> ExperimentConfig:
         superloss=args.superloss, seed=args.seed, device=args.device,
         data=DataConfig(source=args.data, seed=args.data_seed, subset=args.subset),
         checkpoint=args.checkpoint, run_gold=not args.no_gold,
+        recipe=parse_overrides(getattr(args, "recipe", []), "--recipe"),
     )  # fmt: skip
     for k, v in changes.items():
         setattr(cfg, k, v)

@@ -45,6 +45,11 @@ HF_RECIPE = TrainConfig(epochs=5, lr=3e-5, weight_decay=0.01, batch_size=32, gra
 FROZEN_RECIPE = TrainConfig(epochs=30, lr=1e-3, weight_decay=0.01, batch_size=64, grad_clip=1.0)
 
 
+def default_recipe(backbone: str) -> TrainConfig:
+    """The recipe an original of `backbone` is fine-tuned with unless told otherwise."""
+    return FROZEN_RECIPE if parse_backbone(backbone)[1] else HF_RECIPE
+
+
 def parse_backbone(name: str) -> tuple[str, bool]:
     """'whisper-tiny:frozen' -> ('whisper-tiny', True)."""
     base, _, mode = name.partition(":")
