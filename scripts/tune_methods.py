@@ -41,12 +41,18 @@ from speechforget.pipeline import evaluate, prepare, run_unlearning
 METRICS = ("test_acc", "forget_acc", "retain_acc", "mia")
 
 
-def validation_split(split, y: np.ndarray):
-    """The split with the validation clips standing in for the test clips."""
-    mask = (
-        np.isin(y[split.val], split.forgotten_classes) if split.test_forgotten is not None else None
+def validation_split(split, y: np.ndarray, seed: int = 0):
+    """The split with validation clips standing in for the test clips. The validation
+    clips are halved (seeded): one half stands in for Dt, the other stays as the split's
+    val, the held-out reference a method may read (loss matching), so that no method
+    is tuned on the clips it reads."""
+    perm = np.random.default_rng(seed).permutation(len(split.val))
+    ref, held = (
+        np.sort(split.val[perm[: len(perm) // 2]]),
+        np.sort(split.val[perm[len(perm) // 2 :]]),
     )
-    return dataclasses.replace(split, test=split.val, test_forgotten=mask)
+    mask = np.isin(y[held], split.forgotten_classes) if split.test_forgotten is not None else None
+    return dataclasses.replace(split, val=ref, test=held, test_forgotten=mask)
 
 
 def grid_points(
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = spec_for(args.mode, args.ratio, seed, ctx.task.class_names)
         split = make_split(ctx.task, spec, seed)
         gold = gold_retrain(ctx.original, ctx.task, ctx.x, split.retain, device=args.device)
-        vsplit = validation_split(split, ctx.task.y)
+        vsplit = validation_split(split, ctx.task.y, seed)
         ev_gold = evaluate(gold.model, ctx, vsplit, seed).metrics
         cells.append((seed, spec, split, vsplit, gold, ev_gold))
         shown = "  ".join(f"{k} {100 * _num(ev_gold[k]):.1f}" for k in METRICS)
@@ -95,12 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in parse_methods(args.methods):
         for point in grid_points(name, grid, args.superloss) or [{}]:
             per_seed = []
-            for seed, spec, split, vsplit, gold, ev_gold in cells:
+            for seed, spec, _split, vsplit, gold, ev_gold in cells:
                 exp = ExperimentConfig(task=args.task, forget=spec, method=name, seed=seed,
                                        method_overrides=point, device=args.device,
                                        superloss=args.superloss)  # fmt: skip
                 t0 = time.perf_counter()
-                model, run = run_unlearning(exp, ctx, split, float(gold.meta["time_s"]), None, gold)
+                model, run = run_unlearning(
+                    exp, ctx, vsplit, float(gold.meta["time_s"]), None, gold
+                )
                 ev = evaluate(model, ctx, vsplit, seed).metrics
                 per_seed.append({**{k: _num(ev[k]) for k in METRICS},
                                  "gap": gap_to_retrain(ev, ev_gold)["avg"],

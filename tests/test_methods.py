@@ -35,6 +35,7 @@ STRONG = {
     "salun": {"lr": 3e-3, "epochs": 2, "batch_size": 8},
     "scrub": {"lr": 3e-3, "epochs": 2, "msteps": 2, "batch_size": 8},
     "bad_teaching": {"lr": 3e-3, "epochs": 2, "batch_size": 8},
+    "loss_match": {"lr": 3e-3, "epochs": 3, "batch_size": 8},
 }
 
 

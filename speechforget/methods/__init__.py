@@ -20,6 +20,7 @@ from speechforget.methods.bad_teaching import BadTeaching
 from speechforget.methods.base import Method, UnlearnData
 from speechforget.methods.finetune import Finetune
 from speechforget.methods.grad_ascent import GradAscent
+from speechforget.methods.loss_match import LossMatch
 from speechforget.methods.neggrad_plus import NegGradPlus
 from speechforget.methods.random_label import RandomLabel
 from speechforget.methods.registry import MODES, SL_SUFFIX, Registry, superloss_schema
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from speechforget.pipeline import Context
 
 METHODS = Registry(
-    Retrain, Finetune, GradAscent, NegGradPlus, RandomLabel, SalUn, Scrub, BadTeaching
+    Retrain, Finetune, GradAscent, NegGradPlus, RandomLabel, SalUn, Scrub, BadTeaching, LossMatch
 )
 
 
@@ -66,7 +67,8 @@ def unlearn_data(ctx: Context, split: Split) -> UnlearnData:
     return UnlearnData(x=ctx.x, y=ctx.y, forget=torch.from_numpy(split.forget).long(),
                        retain=torch.from_numpy(split.retain).long(),
                        num_classes=ctx.task.num_classes, mode=split.spec.mode,
-                       forgotten_classes=tuple(split.forgotten_classes))  # fmt: skip
+                       forgotten_classes=tuple(split.forgotten_classes),
+                       val=torch.from_numpy(split.val).long())  # fmt: skip
 
 
 def trainable_copy(model: Backbone) -> Backbone:

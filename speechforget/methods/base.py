@@ -56,7 +56,8 @@ class UnlearnData:
     """Every clip of the task and the positions of Df and Dr in it.
 
     x: (M, ...) model inputs (featurized), y: (M,) int64 labels,
-    forget: (F,) and retain: (R,) int64 positions into x (disjoint).
+    forget: (F,) and retain: (R,) int64 positions into x (disjoint); val: (V,) positions
+    of held-out validation clips (never the test clips), a reference of unseen data.
     """
 
     x: torch.Tensor
@@ -66,6 +67,7 @@ class UnlearnData:
     num_classes: int
     mode: str = "sample"  # "sample" or "class"
     forgotten_classes: tuple[int, ...] = ()
+    val: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
 
     def to(self, device: torch.device) -> UnlearnData:
         return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device))

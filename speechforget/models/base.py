@@ -33,6 +33,15 @@ class Backbone(nn.Module):
         """(B, ...) inputs -> (logits (B, C), embedding (B, D))."""
         raise NotImplementedError
 
+    splittable: bool = False  # True where split(k) works for k > 0
+
+    def split(self, k: int) -> tuple[nn.Module, nn.Module]:
+        """(prefix, rest) with model(x) == rest(prefix(x)): prefix is the first k blocks
+        (shared modules, not copies), whose outputs a method may cache while it keeps
+        them frozen. Backbones that cannot be split raise ValueError."""
+        raise ValueError(f"the {self.family} backbone cannot be split into blocks; "
+                         "use frozen_blocks=0")  # fmt: skip
+
     def reset_head(self, generator: torch.Generator | None = None) -> None:
         """Re-initialise the classification head (Bad-Teaching's incompetent teacher)."""
         raise NotImplementedError

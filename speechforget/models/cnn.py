@@ -21,8 +21,21 @@ def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class _Rest(nn.Module):
+    """The blocks after a split, then pooling and the head: (B, C', F', T') -> (logits, emb)."""
+
+    def __init__(self, blocks: nn.Sequential, drop: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.blocks, self.drop, self.head = blocks, drop, head
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.blocks(h).mean(dim=(2, 3))
+        return self.head(self.drop(emb)), emb
+
+
 class SmallCNN(Backbone):
     family = "cnn"
+    splittable = True
 
     def __init__(self, num_classes: int, n_mels: int = 40, width: int = 16, embed_dim: int = 64,
                  dropout: float = 0.1, sample_rate: int = 16_000) -> None:  # fmt: skip
@@ -57,6 +70,12 @@ class SmallCNN(Backbone):
         h = self.features(x)  # (B, D, F', T')
         emb = h.mean(dim=(2, 3))  # (B, D)
         return self.head(self.drop(emb)), emb
+
+    def split(self, k: int) -> tuple[nn.Module, nn.Module]:
+        """(the first k conv blocks, the rest); k in 0..4."""
+        if not 0 <= k <= len(self.features):
+            raise ValueError(f"the CNN has {len(self.features)} conv blocks; got {k}")
+        return self.features[:k], _Rest(self.features[k:], self.drop, self.head)
 
     def reset_head(self, generator: torch.Generator | None = None) -> None:
         self.head.reset_parameters()
