@@ -239,6 +239,21 @@ def test_cli_recipe_sets_the_original_and_gold_recipe(checkpoints, small_data, t
     assert "retrain" in report["models"]  # the gold retrain reads the recipe from this meta
 
 
+def test_cli_lists_backbones_and_data_sets(capsys):
+    from speechforget.__main__ import main
+
+    assert main(["unlearn", "--backbone", "list", "--data", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in (*BACKBONES, "cnn", "synthetic", "hub:<dir>", "voxceleb:<dir>", "folder:<dir>"):
+        assert name in out
+    for hub_id in (
+        "openai/whisper-tiny",
+        "facebook/hubert-xlarge-ll60k",
+        "superb/wav2vec2-base-superb-sid",
+    ):
+        assert hub_id in out
+
+
 def test_recipe_errors_name_the_fix():
     from speechforget.pipeline import prepare
 

@@ -33,8 +33,8 @@ def hp(app, mode="class"):
 
 
 def run_args(app, sid=None, names=("yes",), kind=controls.FORGET_KEYWORDS, method=FAST,
-             percent=10, superloss=False, seed=0, backbone="cnn"):  # fmt: skip
-    return (sid, backbone, "kws", kind, list(names), percent, method, superloss, seed,
+             percent=10, superloss=False, seed=0, backbone="cnn", data="synthetic"):  # fmt: skip
+    return (sid, backbone, data, "kws", kind, list(names), percent, method, superloss, seed,
             *hp(app, controls.mode_of(kind)))  # fmt: skip
 
 
@@ -199,7 +199,7 @@ def test_bad_run_choices_get_a_message(app, args, words):
 def test_out_of_range_setting_gets_a_message(app):
     args = list(run_args(app))
     i = next(i for i, p in enumerate(app.params) if p.method == FAST and p.name == "lr")
-    args[9 + i] = 5.0  # above the lr's max of 1.0
+    args[10 + i] = 5.0  # above the lr's max of 1.0
     outs = outputs(app.run(*args), RUN_KEYS)
     assert "lr must lie between" in outs[0]["status"]
 
@@ -298,8 +298,36 @@ def test_task_and_kind_changes(app):
     assert "cannot be loaded" in note
 
 
+def test_data_set_choices_and_notes(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("SPEECHFORGET_DATA", f"voxceleb:{tmp_path}, hub:{tmp_path}")
+    values = [v for _, v in controls.data_choices()]
+    assert values == ["synthetic", "hub:", f"voxceleb:{tmp_path}", f"hub:{tmp_path}"]
+    assert controls.needs_hub("hub:") and controls.needs_hub("hub:google/speech_commands")
+    assert not controls.needs_hub(f"hub:{tmp_path}") and not controls.needs_hub("synthetic")
+    assert "offline" in app.on_data("synthetic")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    note = app.on_data("hub:")
+    assert "cannot be reached" in note and "SPEECHFORGET_DATA" in note and "--data" in note
+    # the tiny provider loads only the built-in data: the error reaches the data note
+    kind, names, said, note = app.on_data_set("kws", "cnn", f"voxceleb:{tmp_path}")
+    assert "cannot be loaded" in note and names["choices"] == []
+    bad = outputs(app.run(*run_args(app, data=f"voxceleb:{tmp_path}")), RUN_KEYS)
+    assert "Cannot run" in last(bad, "status") and "cannot be loaded" in last(bad, "status")
+
+
+def test_default_provider_explains_offline_hub_data(monkeypatch):
+    from speechforget.ui.callbacks import default_contexts
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="data set 'hub:' needs the Hugging Face Hub.*--data hub:"):
+        default_contexts("kws", "cnn", "hub:")
+    with pytest.raises(ValueError, match="backbone 'hubert-base'.*--checkpoint"):
+        default_contexts("kws", "hubert-base")
+
+
 def test_speaker_identification_run(app):
-    args = (None, "cnn", "sid", controls.FORGET_SPEAKERS, ["spk01"], 10, FAST, False, 0, *hp(app))
+    args = (None, "cnn", "synthetic", "sid", controls.FORGET_SPEAKERS, ["spk01"], 10, FAST, False, 0,
+            *hp(app))  # fmt: skip
     outs = outputs(app.run(*args), RUN_KEYS)
     assert "Unlearned" in last(outs, "status")
     assert last(outs, "runs")[-1][2] == "class:spk01"

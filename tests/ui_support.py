@@ -23,7 +23,9 @@ class TinyContexts:
     def __init__(self, kws_ctx) -> None:
         self.ctxs = {"kws": kws_ctx}
 
-    def __call__(self, task: str, backbone: str = "cnn"):
+    def __call__(self, task: str, backbone: str = "cnn", data: str = "synthetic"):
+        if data != "synthetic":
+            raise ValueError(f"data set '{data}' cannot be loaded here (offline test)")
         if backbone != "cnn":
             raise ValueError(
                 f"backbone '{backbone}' cannot be loaded here (offline test); pick cnn"

@@ -9,10 +9,13 @@ from speechforget.config import TASKS, DataConfig, ExperimentConfig
 
 def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
-    p.add_argument("--backbone", default="cnn", help="cnn (built-in) or a transformer backbone")
+    p.add_argument("--backbone", default="cnn",
+                   help="cnn (built-in) or a transformer backbone ('list' to list them)")  # fmt: skip
     p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")
     p.add_argument(
-        "--data", default="synthetic", help="synthetic | folder:<dir> | hub:<repo> | voxceleb:<dir>"
+        "--data",
+        default="synthetic",
+        help="synthetic | folder:<dir> | hub:<repo or dir> | voxceleb:<dir> ('list' to list them)",
     )
     p.add_argument("--data-seed", type=int, default=0, help="seed of the built-in data set")
     p.add_argument("--subset", type=int, default=None, help="at most N training clips per class")

@@ -53,11 +53,8 @@ def main(args: argparse.Namespace) -> int:
     from speechforget.evaluation import format_summary
     from speechforget.pipeline import run_experiment
 
-    if args.method == "list":
-        from speechforget.methods import describe_methods
-
-        print(describe_methods())
-        return 0
+    if "list" in (args.method, args.backbone, args.data):
+        return _list(args)
     cfg = experiment_config(args)
     from speechforget.methods import check_experiment
 
@@ -78,6 +75,23 @@ def main(args: argparse.Namespace) -> int:
 
         save_checkpoint(result.models["unlearned"], args.save_model, {"report": report})
         print(f"unlearned model written to {args.save_model}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    """--method list, --backbone list, --data list: what can be picked."""
+    if args.method == "list":
+        from speechforget.methods import describe_methods
+
+        print(describe_methods())
+    if args.backbone == "list":
+        from speechforget.models.catalog import describe_backbones
+
+        print(describe_backbones())
+    if args.data == "list":
+        from speechforget.data import describe_sources
+
+        print(describe_sources())
     return 0
 
 

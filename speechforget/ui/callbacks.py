@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 
 from speechforget import explore
+from speechforget.config import DataConfig
 from speechforget.pipeline import Context, prepare, start_experiment
 from speechforget.ui import controls, views
 from speechforget.ui.panels import Panels
@@ -32,25 +33,27 @@ PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
 STOP_SETTLE_S = 0.6  # Stop answers after this, so no live update lands after its message
 STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 
-ContextProvider = Callable[[str, str], Context]
+ContextProvider = Callable[[str, str, str], Context]  # (task, backbone, data source)
 
 
-def default_contexts(task: str, backbone: str) -> Context:
-    """The built-in data and shipped originals (cached per process by pipeline.prepare)."""
-    if backbone != "cnn":
+def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Context:
+    """The data set and original model (cached per process by pipeline.prepare): the
+    built-in data and shipped originals unless another backbone or data set is picked."""
+    if backbone != "cnn" or controls.needs_hub(data):
         from speechforget.models.catalog import hub_reachable
 
         if not hub_reachable(timeout=2.0):
-            raise ValueError(
-                f"backbone '{backbone}' needs the Hugging Face Hub, which cannot be reached "
-                "from this server (offline). Pick the built-in CNN: it works offline."
-            )
+            what = f"backbone '{backbone}'" if backbone != "cnn" else f"data set '{data}'"
+            raise ValueError(f"{what} needs the Hugging Face Hub, which cannot be reached from "
+                             f"this server (offline). {controls.OFFLINE_HELP}")  # fmt: skip
     try:
-        return prepare(task, backbone)
+        return prepare(task, backbone, DataConfig(source=data))
     except ValueError:
         raise
     except Exception as err:  # download, checkpoint or memory problems: say what happened
-        raise ValueError(f"could not load backbone '{backbone}' for {task}: {err}") from err
+        raise ValueError(
+            f"could not load backbone '{backbone}' on data '{data}' for {task}: {err}"
+        ) from err
 
 
 class App(Panels):
@@ -70,8 +73,8 @@ class App(Panels):
 
     # ---- plumbing -------------------------------------------------------------------------
 
-    def context(self, task: str, backbone: str = "cnn") -> Context:
-        return self.contexts(task, backbone or "cnn")
+    def context(self, task: str, backbone: str = "cnn", data: str = "synthetic") -> Context:
+        return self.contexts(task, backbone or "cnn", data or "synthetic")
 
     def warm_up(self, tasks: tuple[str, ...]) -> None:
         """Background work at start: load each task and compute its original model's
@@ -109,8 +112,9 @@ class App(Panels):
 
     # ---- Run: the unlearning phase ------------------------------------------------------------
 
-    def run(self, sid: str | None, backbone: str, task: str, kind: str, names: list[str] | None,
-            percent: float | None, method: str, superloss: bool, seed: Any, *hp: Any,
+    def run(self, sid: str | None, backbone: str, data: str, task: str, kind: str,
+            names: list[str] | None, percent: float | None, method: str, superloss: bool,
+            seed: Any, *hp: Any,
             progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip
         """Stream the unlearning run (live loss curve), then show its figures.
         The gold retrain follows in `gold` (chained after this event)."""
@@ -119,8 +123,8 @@ class App(Panels):
         out = lambda **kw: self._out(RUN_KEYS, session=sid, **kw)  # noqa: E731
         try:
             cfg = controls.experiment_config(backbone, task, kind, names, percent, method,
-                                             superloss, seed, self.params, list(hp))  # fmt: skip
-            ctx = self.context(cfg.task, cfg.backbone)
+                                             superloss, seed, self.params, list(hp), data)  # fmt: skip
+            ctx = self.context(cfg.task, cfg.backbone, cfg.data.source)
             stop = threading.Event()
             # start_experiment checks the forget choice here, before anything runs
             events = self._events("unlearn", cfg, ctx, None, stop, sess.idle)

@@ -6,10 +6,12 @@ Everything here is plain Python so the callbacks and the tests share it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from speechforget.config import TASK_LABELS, ExperimentConfig
+from speechforget.config import TASK_LABELS, DataConfig, ExperimentConfig
 
 FORGET_KEYWORDS, FORGET_SPEAKERS, FORGET_RANDOM = (
     "keywords",
@@ -185,13 +187,56 @@ def forget_spec(task: str, kind: str, names: list[str] | None, percent: float | 
     return "speaker:" + ",".join(names)
 
 
+OFFLINE_HELP = (
+    "The built-in CNN and data work offline. To use your own files, start the app with "
+    "SPEECHFORGET_DATA=hub:<folder of Speech Commands parquet files>,voxceleb:<VoxCeleb1 "
+    "folder>,folder:<folder of <label>/*.wav> (they are listed under Data set), or use the "
+    "command line: --data hub:<dir> | voxceleb:<dir> | folder:<dir> and --checkpoint "
+    "<local save_pretrained folder> for a transformer backbone."
+)
+DATA_LABELS = {
+    "synthetic": "Built-in synthetic speech commands (offline)",
+    "hub:": "Speech Commands v0.01, 12 SUPERB labels (Hugging Face Hub)",
+}
+
+
+def data_choices(env: str | None = None) -> list[tuple[str, str]]:
+    """(label, source) of the data sets the app offers: the built-in one, Speech Commands
+    from the Hub, and the local sources named in $SPEECHFORGET_DATA (comma-separated)."""
+    env = os.environ.get("SPEECHFORGET_DATA", "") if env is None else env
+    local = [s.strip() for s in env.split(",") if s.strip()]
+    return [(v, k) for k, v in DATA_LABELS.items()] + [(data_note(s), s) for s in local]
+
+
+def needs_hub(source: str | None) -> bool:
+    """True for a data source that downloads from the Hub (hub: with a repo id)."""
+    kind, _, arg = (source or "synthetic").partition(":")
+    if kind != "hub":
+        return False
+    local = arg.startswith(("/", ".", "~")) or (bool(arg) and Path(arg).expanduser().is_dir())
+    return not local
+
+
+def data_note(source: str | None) -> str:
+    """What a data source is, in words."""
+    source = source or "synthetic"
+    if source in DATA_LABELS:
+        return DATA_LABELS[source]
+    kind, _, arg = source.partition(":")
+    what = {"hub": "parquet files", "voxceleb": "VoxCeleb1 folder", "folder": "your recordings"}
+    if kind == "hub" and needs_hub(source):
+        return f"Hub data set {arg}"
+    return f"{what.get(kind, kind)} in {arg}" if arg else source
+
+
 def task_choices() -> list[tuple[str, str]]:
     return [(label, key) for key, label in TASK_LABELS.items()]
 
 
 def experiment_config(backbone: str, task: str, kind: str, names: list[str] | None,
                       percent: float | None, method: str, superloss: bool, seed: Any,
-                      params: list[Param], values: list[Any]) -> ExperimentConfig:  # fmt: skip
+                      params: list[Param], values: list[Any],
+                      data: str = "synthetic") -> ExperimentConfig:  # fmt: skip
     """ExperimentConfig from the control panel; ValueError with a message for bad input."""
     if task not in TASK_LABELS:
         raise ValueError(f"unknown task '{task}'; choose one of {', '.join(TASK_LABELS)}")
@@ -207,4 +252,5 @@ def experiment_config(backbone: str, task: str, kind: str, names: list[str] | No
         task=task, backbone=backbone or "cnn", forget=forget_spec(task, kind, names, percent),
         method=method, method_overrides=overrides_for(method, params, values, superloss),
         superloss=bool(superloss), seed=seed, device="auto",
+        data=DataConfig(source=data or "synthetic"),
     )  # fmt: skip

@@ -68,7 +68,7 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                prefetch: tuple[str, ...] = (), warm_umap: bool = True,
                max_runs: int | None = None, store: SessionStore | None = None,
                umap_wait_s: float = 3.0, projection: str = "auto") -> gr.Blocks:  # fmt: skip
-    """The app. `contexts(task, backbone) -> pipeline.Context` overrides the built-in data
+    """The app. `contexts(task, backbone, data) -> pipeline.Context` overrides the built-in data
     (tests pass tiny ones); `prefetch` names other tasks to load in the background after
     launch (they compete with visitors' runs for the CPU, so none by default: a task loads
     when picked); `max_runs` runs at once (default $SPEECHFORGET_MAX_RUNS or 1)."""
@@ -97,6 +97,9 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                     _backbone_choices(), value="cnn", label="Backbone", elem_id="backbone"
                 )
                 backbone_note = gr.Markdown(app.on_backbone("cnn"))
+                data_set = gr.Dropdown(controls.data_choices(), value="synthetic",
+                                       label="Data set", elem_id="data-set")  # fmt: skip
+                data_note = gr.Markdown(app.on_data("synthetic"))
                 task = gr.Radio(
                     controls.task_choices(), value=default_task, label="Task", elem_id="task"
                 )
@@ -189,8 +192,8 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
         # runs queue behind each other (max_runs at once); gold retrains have a queue of their
         # own, so a visitor's long retrain never holds up the next visitor's unlearning run
         train = dict(show_progress="minimal", show_progress_on=[status], time_limit=900)
-        run_evt = run.click(app.run, [session, backbone, task, kind, names, percent, method, superloss,
-                                      seed, *widgets], [comp[k] for k in RUN_KEYS], api_name="run",
+        run_evt = run.click(app.run, [session, backbone, data_set, task, kind, names, percent, method,
+                                      superloss, seed, *widgets], [comp[k] for k in RUN_KEYS], api_name="run",
                             concurrency_limit=max_runs, concurrency_id="train", **train)  # fmt: skip
         gold_evt = run_evt.success(app.gold, [session, cm_subset], [comp[k] for k in GOLD_KEYS],
                                    api_name="gold", concurrency_limit=1, concurrency_id="gold",
@@ -203,8 +206,13 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                    api_name="stop", concurrency_limit=None)  # fmt: skip
 
         private = dict(api_visibility="private", concurrency_limit=4)
-        task.change(app.on_task, [task, backbone], [kind, names, said, backbone_note], **private)
-        kind.change(app.on_kind, [task, backbone, kind], [names, percent, *widgets], **private)
+        task.change(app.on_task, [task, backbone, data_set], [kind, names, said, backbone_note],
+                    **private)  # fmt: skip
+        data_set.change(app.on_data_set, [task, backbone, data_set], [kind, names, said, data_note],
+                        **private)  # fmt: skip
+        kind.change(
+            app.on_kind, [task, backbone, kind, data_set], [names, percent, *widgets], **private
+        )
         method_names = list(groups)
         method.change(lambda m: [gr.update(visible=n == m) for n in method_names] + [controls.method_paper(m)],
                       [method], [*groups.values(), method_note], **private)  # fmt: skip
@@ -214,7 +222,8 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
         clip_subset.change(app.clip_list, [session, clip_subset], [clip_pick], **private)
         clip_pick.change(app.play_clip, [session, clip_pick], [clip_audio, clip_bars, clip_caption],
                          api_name="play_clip", concurrency_limit=4)  # fmt: skip
-        gr.on([predict.click, clip.stop_recording], app.predict_upload, [session, clip, said, task, backbone],
+        gr.on([predict.click, clip.stop_recording], app.predict_upload,
+              [session, clip, said, task, backbone, data_set],
               [upload_bars, verdict], api_name="predict", concurrency_limit=4)  # fmt: skip
     demo.app_state = app  # for tests and scripts: the handlers and the session store
     return demo

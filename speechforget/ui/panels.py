@@ -73,15 +73,15 @@ class Panels:
 
     # ---- your own clip -------------------------------------------------------------------------
 
-    def said_choices(self, task: str, backbone: str = "cnn"):
+    def said_choices(self, task: str, backbone: str = "cnn", data: str = "synthetic"):
         try:
-            names = self.context(task, backbone).task.class_names
+            names = self.context(task, backbone, data).task.class_names
         except ValueError:
             names = []
         return gr.update(choices=[SAID_ORIGINAL, *names], value=SAID_ORIGINAL)
 
     def predict_upload(self, sid: str | None, path: str | None, said: str | None, task: str,
-                       backbone: str = "cnn"):  # fmt: skip
+                       backbone: str = "cnn", data: str = "synthetic"):  # fmt: skip
         """(top-k figure, verdict) for an uploaded or recorded clip."""
         if not path:
             return empty_figure(
@@ -94,7 +94,7 @@ class Panels:
         res = self._result(sid)
         res = res if res is not None and "unlearned" in res.models else None
         try:
-            ctx = res.ctx if res is not None else self.context(task, backbone)
+            ctx = res.ctx if res is not None else self.context(task, backbone, data)
         except ValueError as err:
             return empty_figure("no model"), f"⚠️ {err}"
         names = ctx.task.class_names
@@ -120,27 +120,27 @@ class Panels:
 
     # ---- control panel ------------------------------------------------------------------------
 
-    def on_task(self, task: str, backbone: str):
-        """New forget kinds, names and 'what is said' choices for a task."""
+    def on_task(self, task: str, backbone: str, source: str = "synthetic"):
+        """New forget kinds, names and 'what is said' choices for a task (or data set)."""
         kinds = controls.forget_kinds(task)
         try:
-            data = self.context(task, backbone).task
+            data = self.context(task, backbone, source).task
         except ValueError as err:
             return (gr.update(choices=kinds, value=kinds[0]), gr.update(choices=[], value=[]),
                     gr.update(), f"⚠️ {err}")  # fmt: skip
         names = controls.forget_names(data, kinds[0])
         return (gr.update(choices=kinds, value=kinds[0]),
                 gr.update(choices=names, value=controls.default_names(data, kinds[0]), visible=True),
-                self.said_choices(task, backbone), "")  # fmt: skip
+                self.said_choices(task, backbone, source), "")  # fmt: skip
 
-    def on_kind(self, task: str, backbone: str, kind: str):
+    def on_kind(self, task: str, backbone: str, kind: str, source: str = "synthetic"):
         """Names list and percentage slider for a forget kind, and the method settings'
         defaults for its mode (sample vs class)."""
         random = kind == controls.FORGET_RANDOM
         names, value = [], []
         if not random:
             try:
-                data = self.context(task, backbone).task
+                data = self.context(task, backbone, source).task
                 names, value = controls.forget_names(data, kind), controls.default_names(data, kind)
             except ValueError:
                 pass
@@ -156,6 +156,24 @@ class Panels:
 
         if not hub_reachable(timeout=2.0):
             return (f"⚠️ **{backbone}** is downloaded from the Hugging Face Hub, which cannot be "
-                    "reached from this server (offline). Runs with it will fail; the built-in "
-                    "CNN works offline.")  # fmt: skip
+                    "reached from this server (offline): runs with it will fail. "
+                    f"{controls.OFFLINE_HELP}")  # fmt: skip
         return f"**{backbone}** loads from the Hugging Face Hub on first use (can take minutes)."
+
+    def on_data_set(self, task: str, backbone: str, source: str):
+        """A new data set: its forget choices (as for a new task) and its note."""
+        kind, names, said, err = self.on_task(task, backbone, source)
+        note = self.on_data(source)
+        return kind, names, said, (f"{err}\n\n{note}" if err else note)
+
+    def on_data(self, data: str) -> str:
+        """A note on the picked data set: what it is, and whether it can be loaded here."""
+        note = controls.data_note(data)
+        if controls.needs_hub(data):
+            from speechforget.models.catalog import hub_reachable
+
+            if not hub_reachable(timeout=2.0):
+                return (f"⚠️ {note}: the Hugging Face Hub cannot be reached from this server "
+                        f"(offline), so runs on it will fail. {controls.OFFLINE_HELP}")  # fmt: skip
+            return f"{note}: downloaded from the Hub on first use (can take many minutes)."
+        return note

@@ -36,7 +36,9 @@ def make_gpu_phase(contexts: Callable) -> Callable | None:
         return None
 
     def gpu_phase(phase: str, cfg, state) -> Iterator[tuple]:
-        ctx = contexts(cfg.task, cfg.backbone)  # inherited from the parent by fork: no reload
+        ctx = contexts(
+            cfg.task, cfg.backbone, cfg.data.source
+        )  # inherited from the parent by fork: no reload
         res = explore.attach(state, ctx) if state is not None else None
         for event in explore.phase_events(phase, cfg, ctx, res):
             if event[0] == "done":
