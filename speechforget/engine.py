@@ -51,7 +51,9 @@ class RunResult:
     stopped: bool = False  # a callback asked to stop
     budget_hit: bool = False  # the time budget ran out
     steps: int = 0
-    diverged: bool = False  # a loss became inf/nan; the run stopped before stepping on it
+    # a loss became inf/nan: the run stopped before stepping on it (on CUDA, where losses
+    # are read back SYNC_EVERY steps at a time, at the next read: the model may hold NaNs)
+    diverged: bool = False
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -96,13 +98,22 @@ def make_optimizer(params, lr: float, weight_decay: float,
     raise ValueError(f"unknown optimizer '{kind}'; choose one of adamw, sgd")
 
 
+def warm_up() -> None:
+    """Pay torch's one-time lazy imports outside any timed run: the first optimizer built
+    in a process imports torch._dynamo, sympy and about 900 other modules (0.7-1.4 s on
+    2 CPU cores), which would otherwise land in whichever run comes first, gold retrain or
+    unlearning. Called once per loaded model by pipeline.prepare; cheap after the first."""
+    make_optimizer([nn.Parameter(torch.zeros(1))], lr=1e-3, weight_decay=0.0)
+
+
 class Loop:
     """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log.
 
-    On CUDA the logged losses stay on the device and are read SYNC_EVERY steps at a
-    time (one host sync instead of one per step); on_step then sees those steps in a
-    burst and a stop it asks for takes effect at the next read. On CPU every step is
-    read and reported at once."""
+    On CUDA the logged losses (and whether each step's objective was finite) stay on
+    the device and are read SYNC_EVERY steps at a time (one host sync instead of one
+    per step); on_step then sees those steps in a burst, and a stop it asks for or a
+    non-finite loss takes effect at the next read. On CPU every step is read and
+    reported at once, and a non-finite loss is caught before it is stepped on."""
 
     SYNC_EVERY = 25
 
@@ -114,6 +125,7 @@ class Loop:
         self.result = RunResult()
         self.t0 = time.perf_counter()
         self._pending: list[tuple] = []  # steps logged but not yet read back (CUDA)
+        self.deferred = defer_reads(self.device)  # read losses back in bursts, not per step
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -133,25 +145,32 @@ class Loop:
             after_step()
 
     def log(self, epoch: int, forget_loss: torch.Tensor | float | None,
-            retain_loss: torch.Tensor | float | None, phase: str = "train") -> bool:  # fmt: skip
-        """Record one step; True when the run must stop (callback asked, or budget hit)."""
+            retain_loss: torch.Tensor | float | None, phase: str = "train",
+            objective: torch.Tensor | None = None) -> bool:  # fmt: skip
+        """Record one step; True when the run must stop (callback asked, budget hit, or
+        a non-finite `objective` read back)."""
         r = self.result
         r.steps += 1
+        finite = None if objective is None else torch.isfinite(objective.detach())
         self._pending.append((r.steps, epoch, _detached(forget_loss), _detached(retain_loss),
-                              self.elapsed(), phase))  # fmt: skip
-        if self.device.type != "cuda" or len(self._pending) >= self.SYNC_EVERY:
+                              self.elapsed(), phase, finite))  # fmt: skip
+        if not self.deferred or len(self._pending) >= self.SYNC_EVERY:
             self._flush()
         budget = self.cfg.time_budget_s
         if budget is not None and self.elapsed() >= budget:
             r.budget_hit = True
-        return r.stopped or r.budget_hit
+        return r.stopped or r.budget_hit or r.diverged
 
     def _flush(self) -> None:
         """Read the pending losses back (one device-to-host copy) and report the steps."""
         pending, self._pending = self._pending, []
-        values = _floats([p[2] for p in pending] + [p[3] for p in pending])
-        for i, (step, epoch, _, _, elapsed, phase) in enumerate(pending):
-            entry = StepLog(step, epoch, values[i], values[len(pending) + i], elapsed, phase,
+        n = len(pending)
+        values = _floats([p[2] for p in pending] + [p[3] for p in pending]
+                         + [p[6] for p in pending])  # fmt: skip
+        if any(v is not None and not v for v in values[2 * n :]):
+            self.result.diverged = True
+        for i, (step, epoch, _, _, elapsed, phase, _) in enumerate(pending):
+            entry = StepLog(step, epoch, values[i], values[n + i], elapsed, phase,
                             self.total_steps)  # fmt: skip
             self.result.history.append(entry)
             if self.on_step is not None and self.on_step(entry):
@@ -164,6 +183,11 @@ class Loop:
         self.result.time_s = self.elapsed()
         self.model.eval()
         return self.result
+
+
+def defer_reads(device: torch.device) -> bool:
+    """Whether the loop reads losses back in bursts (CUDA: a host sync stalls the GPU)."""
+    return device.type == "cuda"
 
 
 def _detached(v: torch.Tensor | float | None) -> torch.Tensor | float | None:
@@ -273,13 +297,13 @@ def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
         with autocast(loop.device):
             terms = method.loss(model, data, batch)
         total = terms.objective()
-        forget_loss, retain_loss = terms.logged()
-        if not torch.isfinite(total):
+        forget_loss, retain_loss = terms.logged()  # device tensors: read back by the loop
+        if not loop.deferred and not torch.isfinite(total):
             loop.result.diverged = True
             loop.log(batch.epoch, forget_loss, retain_loss, batch.phase)
             break
         loop.backward_step(total, opt, *hooks)
-        if loop.log(batch.epoch, forget_loss, retain_loss, batch.phase):
+        if loop.log(batch.epoch, forget_loss, retain_loss, batch.phase, objective=total):
             break
     return loop.finish()
 

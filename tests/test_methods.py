@@ -18,6 +18,7 @@ from speechforget.engine import predict, unlearn
 from speechforget.methods import METHODS, describe_methods, method_schema, run_method, unlearn_data
 from speechforget.methods.bad_teaching import BadTeaching
 from speechforget.methods.base import Terms
+from speechforget.methods.finetune import Finetune
 from speechforget.methods.losses import kl_t, kl_t_per_sample, wrong_labels
 from speechforget.methods.random_label import RandomLabel
 from speechforget.methods.salun import SalUn, saliency_mask
@@ -252,6 +253,46 @@ def test_engine_stops_on_request_and_on_budget(tiny_ctx):
     result = unlearn(trainable_copy(tiny_ctx.original.model), method, data,
                      method.train_config(0, "cpu", time_budget_s=0.0))  # fmt: skip
     assert result.budget_hit and result.steps == 1
+
+
+class _NaNFromStep3(Finetune):
+    """Fine-tuning whose objective turns NaN from its third step on."""
+
+    calls = 0
+
+    def loss(self, model, data, batch):
+        self.calls += 1
+        terms = super().loss(model, data, batch)
+        if self.calls >= 3:
+            terms = dataclasses.replace(terms, retain=terms.retain * float("nan"))
+        return terms
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["read-every-step", "read-in-bursts"])
+def test_a_non_finite_loss_stops_the_run(tiny_ctx, monkeypatch, deferred):
+    """CPU reads every step and stops before stepping on a NaN; the CUDA way (losses and
+    finiteness read back SYNC_EVERY steps at a time, no per-step sync) stops at the read."""
+    from speechforget import engine
+    from speechforget.methods import trainable_copy
+
+    monkeypatch.setattr(engine, "defer_reads", lambda device: deferred)
+    data = unlearn_data(tiny_ctx, make_split(tiny_ctx.task, "sample:30", 0))
+    method = _NaNFromStep3(
+        METHODS.resolve_config("finetune", "class", {"epochs": 4, "batch_size": 4})
+    )
+    total = method.total_steps(data)
+    assert total > engine.Loop.SYNC_EVERY
+    logs = []
+    model = trainable_copy(tiny_ctx.original.model)
+    result = unlearn(model, method, data, method.train_config(0, "cpu"), logs.append)
+    assert result.diverged and not result.stopped
+    assert [h.step for h in logs] == list(range(1, result.steps + 1))
+    assert math.isnan(logs[-1].retain_loss) and math.isfinite(logs[1].retain_loss)
+    finite = all(torch.isfinite(p).all() for p in model.parameters())
+    if deferred:
+        assert result.steps == engine.Loop.SYNC_EVERY and not finite
+    else:
+        assert result.steps == 3 and finite  # the NaN step was never taken
 
 
 def test_retrain_with_superloss_is_refused():

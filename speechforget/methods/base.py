@@ -115,11 +115,12 @@ class Terms:
             raise ValueError("a step with neither a forget nor a retain loss")
         return torch.stack(parts).sum()
 
-    def logged(self) -> tuple[float | None, float | None]:
-        """(mean forget loss, mean retain loss) for the step log."""
+    def logged(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(mean forget loss, mean retain loss) for the step log, as detached 0-d tensors
+        on the model's device (the engine reads them back without a per-step sync)."""
 
         def m(t):
-            return None if t is None or not t.numel() else float(t.detach().float().mean())
+            return None if t is None or not t.numel() else t.detach().float().mean()
 
         return m(self.forget), m(self.retain)
 
