@@ -99,3 +99,22 @@ def test_no_validation_clips_is_a_clear_error(tiny_ctx):
 
     with pytest.raises(ValueError, match="no val clips"):
         _run(tiny_ctx, "sample:30", no_val)
+
+
+def test_tuning_never_scores_a_method_on_the_clips_it_reads(tiny_ctx):
+    """scripts/tune_methods.py halves the validation clips: the method's reference half
+    (split.val) and the half that stands in for Dt are disjoint and cover val."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "tune_methods.py"
+    spec = importlib.util.spec_from_file_location("tune_methods", path)
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    split = make_split(tiny_ctx.task, "class:up", 0)
+    assert len(split.val) >= 4
+    v = tune.validation_split(split, tiny_ctx.task.y, seed=1)
+    assert len(v.val) and len(v.test)
+    assert not set(v.val) & set(v.test) and sorted([*v.val, *v.test]) == sorted(split.val)
+    assert len(v.test_forgotten) == len(v.test)
+    assert (v.forget == split.forget).all() and (v.retain == split.retain).all()
