@@ -107,6 +107,16 @@ def test_hub_id_offline_says_what_to_do(monkeypatch):
         load_source(DataConfig(source="hub:google/speech_commands"))
 
 
+def test_hub_load_failure_says_how_to_use_local_files(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("no route to the Hub")
+
+    monkeypatch.setattr("speechforget.models.catalog.hub_reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(datasets, "load_dataset", refuse)
+    with pytest.raises(ValueError, match="no route to the Hub.*--data hub:<dir>"):
+        load_source(DataConfig(source="hub:google/speech_commands"))
+
+
 @pytest.fixture(scope="module")
 def vox_folder(tmp_path_factory):
     """3 speakers x 2 videos x 2 utterances of 0.5 to 4 s, the official split codes."""

@@ -115,7 +115,10 @@ def _open(source: str, config: str | None) -> dict:
             return dict(datasets.load_dataset(source, cache_dir=hf_cache, **kwargs))
         except Exception as err:  # noqa: BLE001 - the next attempt or the message below
             last = err
-    raise ValueError(f"could not load '{source}' ({config}) from the Hub: {last}")
+    raise ValueError(
+        f"could not load '{source}' ({config}) from the Hub: {last}. Offline, download its "
+        f"parquet files elsewhere and pass the folder: --data hub:<dir> ({LAYOUT_HELP})"
+    )
 
 
 def _undecoded(ds):
