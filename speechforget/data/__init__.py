@@ -71,6 +71,17 @@ SOURCE_HELP: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
+def needs_hub(source: str | None) -> bool:
+    """True for a data source that downloads from the Hub: `hub:` or `hub:<repo id>`,
+    not `hub:<local folder>` (the rule hub.parse_arg reads its argument by)."""
+    kind, _, arg = (source or "synthetic").partition(":")
+    if kind != "hub":
+        return False
+    from speechforget.data.hub import names_local_folder
+
+    return not names_local_folder(arg)
+
+
 def describe_sources() -> str:
     """SOURCE_HELP as a text table (for `--data list`)."""
     width = max(len(k) for k, _ in SOURCE_HELP)
@@ -82,5 +93,5 @@ def describe_sources() -> str:
 
 __all__ = [
     "KWS_LABELS", "SOURCES", "SOURCE_HELP", "ForgetSpec", "SpeechData", "Split", "TaskData",
-    "describe_sources", "load_source", "make_split",
+    "describe_sources", "load_source", "make_split", "needs_hub",
 ]  # fmt: skip

@@ -39,6 +39,12 @@ LAYOUT_HELP = ("expected parquet files whose path names their split, e.g. "
                "<dir>/v0.01/train/0000.parquet or <dir>/test-00000-of-00001.parquet")  # fmt: skip
 
 
+def names_local_folder(arg: str) -> bool:
+    """Whether a hub: argument names a local folder (an existing one, or a path) rather
+    than a Hub repo id."""
+    return bool(arg) and (arg.startswith(("/", ".", "~")) or Path(arg).expanduser().is_dir())
+
+
 def parse_arg(arg: str) -> tuple[str, str | None, float]:
     """'repo:config?seconds=3' -> (repo or folder, config, seconds)."""
     arg, _, query = arg.partition("?")

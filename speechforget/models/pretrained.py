@@ -163,7 +163,7 @@ def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | No
     if info is not None and info.task is not None and info.task != task.task:
         raise ValueError(f"{name} is fine-tuned for {info.task}; use --task {info.task} or a "
                          "pretrained backbone (e.g. hubert-base)")  # fmt: skip
-    recipe = recipe or (FROZEN_RECIPE if frozen else HF_RECIPE)
+    recipe = recipe or default_recipe(backbone)
     dev = str(resolve_device(device))
     rows = label_mapping(config, task.class_names)
     if rows is not None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from speechforget.config import TASK_LABELS, DataConfig, ExperimentConfig
+from speechforget.data import needs_hub
 
 FORGET_KEYWORDS, FORGET_SPEAKERS, FORGET_RANDOM = (
     "keywords",
@@ -206,15 +206,6 @@ def data_choices(env: str | None = None) -> list[tuple[str, str]]:
     env = os.environ.get("SPEECHFORGET_DATA", "") if env is None else env
     local = [s.strip() for s in env.split(",") if s.strip()]
     return [(v, k) for k, v in DATA_LABELS.items()] + [(data_note(s), s) for s in local]
-
-
-def needs_hub(source: str | None) -> bool:
-    """True for a data source that downloads from the Hub (hub: with a repo id)."""
-    kind, _, arg = (source or "synthetic").partition(":")
-    if kind != "hub":
-        return False
-    local = arg.startswith(("/", ".", "~")) or (bool(arg) and Path(arg).expanduser().is_dir())
-    return not local
 
 
 def data_note(source: str | None) -> str:
