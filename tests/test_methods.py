@@ -273,9 +273,10 @@ def test_a_non_finite_loss_stops_the_run(tiny_ctx, monkeypatch, deferred):
     """CPU reads every step and stops before stepping on a NaN; the CUDA way (losses and
     finiteness read back SYNC_EVERY steps at a time, no per-step sync) stops at the read."""
     from speechforget import engine
+    from speechforget.engine import loop
     from speechforget.methods import trainable_copy
 
-    monkeypatch.setattr(engine, "defer_reads", lambda device: deferred)
+    monkeypatch.setattr(loop, "defer_reads", lambda device: deferred)
     data = unlearn_data(tiny_ctx, make_split(tiny_ctx.task, "sample:30", 0))
     method = _NaNFromStep3(
         METHODS.resolve_config("finetune", "class", {"epochs": 4, "batch_size": 4})

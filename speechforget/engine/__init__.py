@@ -1,0 +1,29 @@
+"""The one training loop of the project.
+
+`fit` trains a model on (x, y) (originals and gold retrains); `unlearn` runs an
+unlearning method (see speechforget.methods). Only this package calls
+`backward()`, steps optimisers, moves tensors to the device, enforces the time
+budget and emits the per-step log that the UI turns into live curves.
+
+    device.py   resolve_device, autocast (bf16 on CUDA), predict
+    loop.py     StepLog, RunResult, make_optimizer, Loop (clipping, budget, step log)
+    train.py    fit, unlearn, accumulate_gradients
+"""
+
+from speechforget.engine.device import autocast, predict, resolve_device
+from speechforget.engine.loop import (
+    Loop,
+    RunResult,
+    StepCallback,
+    StepLog,
+    defer_reads,
+    make_optimizer,
+    warm_up,
+)
+from speechforget.engine.train import accumulate_gradients, batches, fit, seeded, unlearn
+
+__all__ = [
+    "Loop", "RunResult", "StepCallback", "StepLog", "accumulate_gradients", "autocast",
+    "batches", "defer_reads", "fit", "make_optimizer", "predict", "resolve_device", "seeded",
+    "unlearn", "warm_up",
+]  # fmt: skip

@@ -1,0 +1,146 @@
+"""The two loops of the project: `fit` (originals, gold retrains) and `unlearn` (methods),
+and the gradient accumulation SalUn's saliency map needs."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+from speechforget.config import TrainConfig
+from speechforget.engine.device import autocast
+from speechforget.engine.loop import Loop, RunResult, StepCallback, make_optimizer
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator,
+            device: torch.device | None = None) -> Iterator[torch.Tensor]:  # fmt: skip
+    """Shuffled index batches covering range(n) once (the last one may be short); drawn on
+    the CPU, then moved to `device` once per pass (a per-batch copy would sync CUDA)."""
+    order = torch.randperm(n, generator=generator)
+    order = order.to(device) if device is not None else order
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def seeded(seed: int) -> contextlib.AbstractContextManager:
+    """Seed torch's global generator (dropout) for one run without leaking the state:
+    the same settings give the same run, whatever ran before in this process."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.random.fork_rng(devices=[]))
+    torch.manual_seed(seed)
+    return stack
+
+
+def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+        on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Train `model` in place with cross-entropy on (x, y); see _fit."""
+    with seeded(cfg.seed):
+        return _fit(model, x, y, cfg, on_step)
+
+
+def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+         on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Train `model` in place with cross-entropy on (x, y).
+
+    x: (N, ...) model inputs (already featurized), y: (N,) int64 labels.
+    AdamW with a cosine learning-rate decay over cfg.epochs; batch order from cfg.seed.
+    The logged 'retain_loss' is the training loss (fit trains on the retain set).
+    """
+    if len(x) == 0:
+        raise ValueError("nothing to train on: the training set is empty")
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    loop = Loop(model, cfg, cfg.epochs * steps_per_epoch, on_step)
+    model.to(loop.device).train()
+    x, y = x.to(loop.device), y.to(loop.device)
+    opt = make_optimizer(model.parameters(), cfg.lr, cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=loop.total_steps, pct_start=0.15
+    )
+    gen = torch.Generator().manual_seed(cfg.seed)
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(cfg.epochs):
+        for idx in batches(len(x), cfg.batch_size, gen, loop.device):
+            with autocast(loop.device):
+                logits, _ = model(x[idx])
+                loss = loss_fn(logits.float(), y[idx])
+            loop.backward_step(loss, opt, after_step=sched.step)
+            if loop.log(epoch, None, loss):
+                return loop.finish()
+    return loop.finish()
+
+
+def unlearn(model: nn.Module, method, data, cfg: TrainConfig,
+            on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Run an unlearning method with torch's global generator seeded; see _unlearn."""
+    with seeded(cfg.seed):
+        return _unlearn(model, method, data, cfg, on_step)
+
+
+def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
+             on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+    """Run an unlearning `method` (speechforget.methods.base.Method) on `model` in place.
+
+    data: a methods.base.UnlearnData (inputs of every clip, Df and Dr positions).
+    cfg: lr, weight decay, clipping, seed (batch order, random labels, teachers),
+    device and the time budget; the number of steps is the method's. Each step
+    logs the plain means of the forget and retain losses; setup (teachers, masks)
+    counts in the run time. A non-finite loss stops the run before it is stepped on.
+    """
+    loop = Loop(model, cfg, method.total_steps(data), on_step)
+    model.to(loop.device)
+    method.train_mode(model)  # train(), batch-norm statistics frozen unless the method says not
+    data = data.to(loop.device)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    method.setup(model, data, gen)
+    kind = getattr(method.cfg, "optimizer", "adamw")
+    opt = make_optimizer(method.trainable(model), cfg.lr, cfg.weight_decay, kind)
+    sched = method.scheduler(opt, loop.total_steps)
+
+    def after_step() -> None:
+        method.after_step(model)
+        if sched is not None:
+            sched.step()
+
+    hooks = (lambda: method.after_backward(model), after_step)
+    for batch in method.steps(data, gen):
+        batch = batch.to(loop.device)
+        with autocast(loop.device):
+            terms = method.loss(model, data, batch)
+        total = terms.objective()
+        forget_loss, retain_loss = terms.logged()  # device tensors: read back by the loop
+        if not loop.deferred and not torch.isfinite(total):
+            loop.result.diverged = True
+            loop.log(batch.epoch, forget_loss, retain_loss, batch.phase)
+            break
+        loop.backward_step(total, opt, *hooks)
+        if loop.log(batch.epoch, forget_loss, retain_loss, batch.phase, objective=total):
+            break
+    return loop.finish()
+
+
+def accumulate_gradients(model: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
+                         index_batches: Iterable[torch.Tensor],
+                         device: torch.device) -> dict[str, torch.Tensor]:  # fmt: skip
+    """{parameter name: sum over batches of d loss_fn(idx) / d parameter}, from zero.
+
+    Runs in eval mode (no dropout, batch-norm statistics untouched) and leaves no
+    .grad behind (SalUn's saliency map)."""
+    modes = [(m, m.training) for m in model.modules()]  # restored one by one (frozen norms)
+    model.eval()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    grads = {n: torch.zeros_like(p) for n, p in named}
+    for idx in index_batches:
+        model.zero_grad(set_to_none=True)
+        with autocast(device):
+            loss = loss_fn(idx.to(device))
+        loss.backward()
+        for n, p in named:
+            if p.grad is not None:
+                grads[n] += p.grad
+    model.zero_grad(set_to_none=True)
+    for m, training in modes:
+        m.training = training
+    return grads
