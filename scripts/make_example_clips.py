@@ -20,8 +20,13 @@ from speechforget.data import load_source  # noqa: E402
 from speechforget.data.audio import save_wav  # noqa: E402
 
 # (keyword, split) of each example, and a note for its file name
-WANTED = [("stop", "train", "trained"), ("stop", "unheard", "new_speaker"), ("yes", "train", "trained"),
-          ("go", "test", "test"), ("left", "unheard", "new_speaker")]  # fmt: skip
+WANTED = [
+    ("stop", "train", "trained"),
+    ("stop", "unheard", "new_speaker"),
+    ("yes", "train", "trained"),
+    ("go", "test", "test"),
+    ("left", "unheard", "new_speaker"),
+]
 
 
 def main(out: Path = ROOT / "assets" / "clips") -> None:

@@ -84,8 +84,9 @@ def one_run(page, timeout_s: float) -> dict:
     # this run's first answer ('Starting' or a live step) clears the previous run's outputs
     page.wait_for_function(
         "() => /Starting|Unlearning:/.test(document.querySelector('#status').innerText)",
-        timeout=ms, polling=20,
-    )  # fmt: skip
+        timeout=ms,
+        polling=20,
+    )
     page.wait_for_function(HAS_DATA, arg="loss-plot", timeout=ms, polling=20)
     t_loss = time.monotonic() - t0
     page.wait_for_function(STATUS_HAS, arg="Unlearned in", timeout=ms, polling=50)
@@ -99,13 +100,19 @@ def one_run(page, timeout_s: float) -> dict:
     )
     page.wait_for_function(  # done, or a failure message (then `status` says what happened)
         "() => /Done\\. Gold retrain|failed|Stopped/.test(document.querySelector('#status').innerText)",
-        timeout=ms * 10, polling=100,
-    )  # fmt: skip
+        timeout=ms * 10,
+        polling=100,
+    )
     t_gold = time.monotonic() - t0
     status = page.locator("#status").inner_text()
-    return {"first_loss": round(t_loss, 2), "figures": round(t_fig, 2), "gold": round(t_gold, 2),
-            "load_avg": round(os.getloadavg()[0], 2), "embedding_title": projection,
-            "status": status.strip()}  # fmt: skip
+    return {
+        "first_loss": round(t_loss, 2),
+        "figures": round(t_fig, 2),
+        "gold": round(t_gold, 2),
+        "load_avg": round(os.getloadavg()[0], 2),
+        "embedding_title": projection,
+        "status": status.strip(),
+    }
 
 
 def main() -> int:
@@ -116,17 +123,25 @@ def main() -> int:
     ap.add_argument("--fresh-gold", action="store_true", help="start with no cached gold retrains")
     ap.add_argument("--screenshot", default=str(ROOT / "assets" / "screenshots" / "app.png"))
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per wait")
-    ap.add_argument("--settle", type=float, default=0.0,
-                    help="seconds to wait after the page is usable before the first Run (0: click "
-                         "at once, while the start-up warm-ups still run)")  # fmt: skip
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after the page is usable before the first Run (0: click "
+        "at once, while the start-up warm-ups still run)",
+    )
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"chromium not found at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
     if args.fresh_gold:
         env["SPEECHFORGET_CACHE"] = fresh_cache()
     log = open(Path(tempfile.gettempdir()) / "speechforget_measure_app.log", "w")
@@ -135,8 +150,11 @@ def main() -> int:
     out: dict = {"cpu_cores": os.cpu_count(), "load_avg_at_start": os.getloadavg()[0]}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-dev-shm-usage"])  # fmt: skip
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-dev-shm-usage"],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             wait_page(page, f"http://127.0.0.1:{port}/", t_start + args.timeout)
             out["usable"] = round(time.monotonic() - t_start, 2)

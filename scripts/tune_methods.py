@@ -102,18 +102,28 @@ def main(argv: list[str] | None = None) -> int:
         for point in grid_points(name, grid, args.superloss) or [{}]:
             per_seed = []
             for seed, spec, _split, vsplit, gold, ev_gold in cells:
-                exp = ExperimentConfig(task=args.task, forget=spec, method=name, seed=seed,
-                                       method_overrides=point, device=args.device,
-                                       superloss=args.superloss)  # fmt: skip
+                exp = ExperimentConfig(
+                    task=args.task,
+                    forget=spec,
+                    method=name,
+                    seed=seed,
+                    method_overrides=point,
+                    device=args.device,
+                    superloss=args.superloss,
+                )
                 t0 = time.perf_counter()
                 model, run = run_unlearning(
                     exp, ctx, vsplit, float(gold.meta["time_s"]), None, gold
                 )
                 ev = evaluate(model, ctx, vsplit, seed).metrics
-                per_seed.append({**{k: _num(ev[k]) for k in METRICS},
-                                 "gap": gap_to_retrain(ev, ev_gold)["avg"],
-                                 "ratio": run.time_s / float(gold.meta["time_s"]),
-                                 "wall": time.perf_counter() - t0})  # fmt: skip
+                per_seed.append(
+                    {
+                        **{k: _num(ev[k]) for k in METRICS},
+                        "gap": gap_to_retrain(ev, ev_gold)["avg"],
+                        "ratio": run.time_s / float(gold.meta["time_s"]),
+                        "wall": time.perf_counter() - t0,
+                    }
+                )
             row = {
                 "method": name,
                 **point,
@@ -143,8 +153,12 @@ def _num(v: float | None) -> float:
 
 
 def _fmt(r: dict) -> str:
-    settings = " ".join(f"{k}={v}" for k, v in r.items() if k not in ("method", "test_acc", "forget_acc",
-                        "retain_acc", "mia", "gap", "ratio", "wall"))  # fmt: skip
+    settings = " ".join(
+        f"{k}={v}"
+        for k, v in r.items()
+        if k
+        not in ("method", "test_acc", "forget_acc", "retain_acc", "mia", "gap", "ratio", "wall")
+    )
     return (
         f"{r['method']:14s} {settings:34s} Dv {100 * r['test_acc']:5.1f} Df {100 * r['forget_acc']:5.1f} "
         f"Dr {100 * r['retain_acc']:5.1f} MIA {100 * r['mia']:5.1f}  gap {100 * r['gap']:5.2f}  "

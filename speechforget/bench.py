@@ -108,12 +108,25 @@ def method_overrides(name: str, overrides: dict[str, str]) -> dict[str, str]:
 
 
 def _row(setting: str, seed: int, spec: str, model: str, metrics: dict, **extra: Any) -> dict:
-    return {"setting": setting, "seed": seed, "forget": spec, "model": model,
-            **{m: metrics.get(m) for m in METRICS}, **extra}  # fmt: skip
+    return {
+        "setting": setting,
+        "seed": seed,
+        "forget": spec,
+        "model": model,
+        **{m: metrics.get(m) for m in METRICS},
+        **extra,
+    }
 
 
-def run_cell(cfg: BenchConfig, ctx, setting: str, seed: int, spec: str, methods: tuple[str, ...],
-             tick: Callable[[str], None] | None = None) -> list[dict]:  # fmt: skip
+def run_cell(
+    cfg: BenchConfig,
+    ctx,
+    setting: str,
+    seed: int,
+    spec: str,
+    methods: tuple[str, ...],
+    tick: Callable[[str], None] | None = None,
+) -> list[dict]:
     """Gold, original and every method on one (setting, seed): one row per model."""
     from speechforget.evaluation import gap_to_retrain
     from speechforget.originals import gold_retrain
@@ -125,23 +138,52 @@ def run_cell(cfg: BenchConfig, ctx, setting: str, seed: int, spec: str, methods:
     ev_gold = evaluate(gold.model, ctx, split, seed, cfg.device).metrics
     ev_orig = evaluate(ctx.original.model, ctx, split, seed, cfg.device).metrics
     sizes = {"n_forget": len(split.forget), "n_retain": len(split.retain)}
-    rows = [_row(setting, seed, spec, GOLD, ev_gold, time_s=gold_t, time_ratio=1.0, gap_avg=0.0, **sizes),
-            _row(setting, seed, spec, ORIGINAL, ev_orig,
-                 gap_avg=gap_to_retrain(ev_orig, ev_gold)["avg"], **sizes)]  # fmt: skip
+    rows = [
+        _row(
+            setting, seed, spec, GOLD, ev_gold, time_s=gold_t, time_ratio=1.0, gap_avg=0.0, **sizes
+        ),
+        _row(
+            setting,
+            seed,
+            spec,
+            ORIGINAL,
+            ev_orig,
+            gap_avg=gap_to_retrain(ev_orig, ev_gold)["avg"],
+            **sizes,
+        ),
+    ]
     for name in methods:
         if tick:
             tick(f"{setting} seed {seed} {name}")
-        exp = ExperimentConfig(task=cfg.task, backbone=cfg.backbone, forget=spec, method=name,
-                               method_overrides=method_overrides(name, cfg.overrides),
-                               superloss=cfg.superloss, seed=seed, device=cfg.device,
-                               data=cfg.data)  # fmt: skip
+        exp = ExperimentConfig(
+            task=cfg.task,
+            backbone=cfg.backbone,
+            forget=spec,
+            method=name,
+            method_overrides=method_overrides(name, cfg.overrides),
+            superloss=cfg.superloss,
+            seed=seed,
+            device=cfg.device,
+            data=cfg.data,
+        )
         model, run = run_unlearning(exp, ctx, split, gold_t, None, gold)
         ev = evaluate(model, ctx, split, seed, cfg.device).metrics
         label = name + ("+sl" if cfg.superloss and not name.endswith("+sl") else "")
-        rows.append(_row(setting, seed, spec, label, ev, time_s=run.time_s,
-                         time_ratio=run.time_s / gold_t if gold_t > 0 else None,
-                         budget_hit=bool(run.budget_hit), steps=run.steps,
-                         gap_avg=gap_to_retrain(ev, ev_gold)["avg"], **sizes))  # fmt: skip
+        rows.append(
+            _row(
+                setting,
+                seed,
+                spec,
+                label,
+                ev,
+                time_s=run.time_s,
+                time_ratio=run.time_s / gold_t if gold_t > 0 else None,
+                budget_hit=bool(run.budget_hit),
+                steps=run.steps,
+                gap_avg=gap_to_retrain(ev, ev_gold)["avg"],
+                **sizes,
+            )
+        )
     return rows
 
 
@@ -166,8 +208,11 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict
             bar.update(len(methods))
     finally:
         bar.close()
-    info = {"config": {**dataclasses.asdict(cfg), "methods": list(methods)},
-            "original": ctx.original.meta.get("metrics"), "n_clips": len(ctx.task)}  # fmt: skip
+    info = {
+        "config": {**dataclasses.asdict(cfg), "methods": list(methods)},
+        "original": ctx.original.meta.get("metrics"),
+        "n_clips": len(ctx.task),
+    }
     return rows, info
 
 

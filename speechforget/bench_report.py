@@ -24,8 +24,13 @@ def _pm(mean: float | None, std: float | None, scale: float = 100.0, digits: int
 def best_methods(summary: list[dict], setting: str) -> dict[str, dict | None]:
     """'closest': the smallest average gap among methods faster than gold;
     'fast_close': the fastest method within 3 points of gold (None when none is)."""
-    rows = [r for r in summary if r["setting"] == setting and r["model"] not in (GOLD, ORIGINAL)
-            and r.get("gap_avg") is not None]  # fmt: skip
+    rows = [
+        r
+        for r in summary
+        if r["setting"] == setting
+        and r["model"] not in (GOLD, ORIGINAL)
+        and r.get("gap_avg") is not None
+    ]
     faster = [r for r in rows if (r.get("time_ratio") or 0) < 1]
     close = [r for r in rows if r["gap_avg"] <= 0.03]
     return {
@@ -49,8 +54,10 @@ def setting_title(info: dict, setting: str, n_seeds: int) -> str:
 
 
 def markdown_table(summary: list[dict], setting: str) -> list[str]:
-    lines = ["| method | Dt | Df | Dr | MIA | time (s) | time / gold | avg gap to gold |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| method | Dt | Df | Dr | MIA | time (s) | time / gold | avg gap to gold |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in (r for r in summary if r["setting"] == setting):
         cells = [_pm(r[k], r[k + "_std"]) for k, _ in COLUMNS]
         t = _pm(r["time_s"], r["time_s_std"], 1.0, 1)
@@ -71,21 +78,30 @@ def markdown(rows: list[dict], info: dict) -> str:
     n_seeds = len(cfg["seeds"])
     out = [f"# Benchmark: {cfg['task']}, {cfg['mode']} unlearning, {cfg['backbone']} backbone", ""]
     out.append(f"Command: `{info.get('command', '')}`" if info.get("command") else "")
-    out += ["", "Accuracies and MIA in %, mean ± std over seeds; time in seconds; avg gap to gold",
-            "= mean of |unlearned - gold| over Dt, Df, Dr and MIA, in points (0 is ideal).",
-            f"{MIA_LEGEND}.", ""]  # fmt: skip
+    out += [
+        "",
+        "Accuracies and MIA in %, mean ± std over seeds; time in seconds; avg gap to gold",
+        "= mean of |unlearned - gold| over Dt, Df, Dr and MIA, in points (0 is ideal).",
+        f"{MIA_LEGEND}.",
+        "",
+    ]
     for setting in dict.fromkeys(r["setting"] for r in summary):
         out += [f"## {setting_title(info, setting, n_seeds)}", ""]
         out += markdown_table(summary, setting)
         best = best_methods(summary, setting)
         if best["closest"]:
             b = best["closest"]
-            out += ["", f"Closest to gold among methods faster than gold: **{b['model']}** "
-                        f"(avg gap {100 * b['gap_avg']:.1f} points at {b['time_ratio']:.3f} of gold's time)."]  # fmt: skip
+            out += [
+                "",
+                f"Closest to gold among methods faster than gold: **{b['model']}** "
+                f"(avg gap {100 * b['gap_avg']:.1f} points at {b['time_ratio']:.3f} of gold's time).",
+            ]
         if best["fast_close"]:
             b = best["fast_close"]
-            out += [f"Fastest within 3 points of gold: **{b['model']}** (avg gap "
-                    f"{100 * b['gap_avg']:.1f} at {b['time_ratio']:.3f} of gold's time)."]  # fmt: skip
+            out += [
+                f"Fastest within 3 points of gold: **{b['model']}** (avg gap "
+                f"{100 * b['gap_avg']:.1f} at {b['time_ratio']:.3f} of gold's time)."
+            ]
         else:
             out += ["No method comes within 3 points of gold here."]
         out.append("")
@@ -105,8 +121,9 @@ def write_outputs(
         writer.writeheader()
         writer.writerows(rows)
     summary = summarize(rows)
-    paths["json"].write_text(json.dumps({**info, "runs": rows, "summary": summary}, indent=1,
-                                        default=str))  # fmt: skip
+    paths["json"].write_text(
+        json.dumps({**info, "runs": rows, "summary": summary}, indent=1, default=str)
+    )
     paths["md"].write_text(markdown(rows, info))
     if figure:
         from speechforget.viz.bench import bench_figure

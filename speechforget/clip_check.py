@@ -41,8 +41,9 @@ def result_models(res: Result | None, ctx: Context) -> dict[str, torch.nn.Module
     return out
 
 
-def load_clip(path: str | Path, max_seconds: float = 30.0,
-              max_bytes: int = 10_000_000) -> np.ndarray:  # fmt: skip
+def load_clip(
+    path: str | Path, max_seconds: float = 30.0, max_bytes: int = 10_000_000
+) -> np.ndarray:
     """An uploaded or recorded file as the (16000,) clip every model expects: any rate and
     channel count, resampled to 16 kHz mono, cropped to its loudest second or padded.
     Raises AudioError (a ValueError) saying what is wrong with a bad file."""
@@ -50,17 +51,24 @@ def load_clip(path: str | Path, max_seconds: float = 30.0,
 
     x = load_audio(path, SAMPLE_RATE, max_seconds=max_seconds, max_bytes=max_bytes)
     if len(x) < MIN_SECONDS * SAMPLE_RATE:
-        raise AudioError(f"the clip is only {1000 * len(x) / SAMPLE_RATE:.0f} ms long; "
-                         f"record at least {MIN_SECONDS:g} s (a whole word)")  # fmt: skip
+        raise AudioError(
+            f"the clip is only {1000 * len(x) / SAMPLE_RATE:.0f} ms long; "
+            f"record at least {MIN_SECONDS:g} s (a whole word)"
+        )
     return fit_clip(x)
 
 
 # ---- membership of one clip ----------------------------------------------------------------
 
 
-def membership_scores(res: Result | None, ctx: Context, probs: dict[str, np.ndarray],
-                      label: int, original_loss: np.ndarray | None = None,
-                      seed: int = 0) -> dict[str, float]:  # fmt: skip
+def membership_scores(
+    res: Result | None,
+    ctx: Context,
+    probs: dict[str, np.ndarray],
+    label: int,
+    original_loss: np.ndarray | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
     """P(member) of one clip under each model, from the loss attack of the report's MIA:
     a balanced logistic regression on log(CE) fit on that model's retain (members) vs
     test (non-members) clips, applied to the clip's CE for `label`. Near 1: the model
@@ -88,8 +96,9 @@ def original_losses(ctx: Context) -> np.ndarray:
     return per_sample_ce(original_outputs(ctx)[0], ctx.task.y)
 
 
-def _member_probability(loss_members: np.ndarray, loss_non: np.ndarray, loss: float,
-                        seed: int) -> float:  # fmt: skip
+def _member_probability(
+    loss_members: np.ndarray, loss_non: np.ndarray, loss: float, seed: int
+) -> float:
     rng = np.random.default_rng(seed)
     n = min(len(loss_members), len(loss_non))
     if n < 2:
@@ -115,9 +124,11 @@ def verdict(probs: dict[str, np.ndarray], label: int, class_names: list[str]) ->
 
     if "unlearned" not in probs:
         ok, top, conf = heard(probs["original"])
-        return (f"The original model recognises it as '{name}' with {conf:.0%}." if ok else
-                f"The original model hears '{top}' ({conf:.0%}), not '{name}'.") + \
-            " Run an unlearning experiment to see what changes."  # fmt: skip
+        return (
+            f"The original model recognises it as '{name}' with {conf:.0%}."
+            if ok
+            else f"The original model hears '{top}' ({conf:.0%}), not '{name}'."
+        ) + " Run an unlearning experiment to see what changes."
     was, _, was_conf = heard(probs["original"])
     ok, top, conf = heard(probs["unlearned"])
     if ok:

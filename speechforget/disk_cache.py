@@ -18,8 +18,15 @@ import numpy as np
 Rows = tuple[np.ndarray, ...]
 
 
-def cached_rows(kind: str, key: dict, n: int, compute: Callable[[slice], Rows],
-                probe: int = 4, rtol: float = 1e-4, atol: float = 1e-4) -> Rows:  # fmt: skip
+def cached_rows(
+    kind: str,
+    key: dict,
+    n: int,
+    compute: Callable[[slice], Rows],
+    probe: int = 4,
+    rtol: float = 1e-4,
+    atol: float = 1e-4,
+) -> Rows:
     """compute(slice(0, n)) -> arrays of n rows each, from the disk cache when an entry for
     `key` exists and its first `probe` rows match compute(slice(0, probe))."""
     from speechforget.originals import cache_dir
@@ -31,8 +38,10 @@ def cached_rows(kind: str, key: dict, n: int, compute: Callable[[slice], Rows],
         try:
             with np.load(path) as f:
                 arrays = tuple(f[f"a{i}"] for i in range(len(head)))
-            if all(a.shape[0] == n and np.allclose(a[: len(h)], h, rtol=rtol, atol=atol)
-                   for a, h in zip(arrays, head)):  # fmt: skip
+            if all(
+                a.shape[0] == n and np.allclose(a[: len(h)], h, rtol=rtol, atol=atol)
+                for a, h in zip(arrays, head)
+            ):
                 return arrays
         except (OSError, ValueError, KeyError):  # damaged or foreign entry: recompute
             pass

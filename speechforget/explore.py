@@ -41,8 +41,12 @@ MODEL_ORDER = ("original", "unlearned", "retrain")
 # ---- streaming a run ---------------------------------------------------------------------
 
 
-def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None,
-           poll_s: float = 0.2, idle: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
+def stream(
+    fn: Callable[[Callable], object],
+    stop: threading.Event | None = None,
+    poll_s: float = 0.2,
+    idle: threading.Event | None = None,
+) -> Iterator[tuple]:
     """Run fn(on_step) in a worker thread and yield its step log as it happens.
 
     Yields ("step", which, StepLog), ("tick",) every poll_s without news (so a caller
@@ -91,9 +95,14 @@ def stream(fn: Callable[[Callable], object], stop: threading.Event | None = None
             worker.join(timeout=30)
 
 
-def phase_events(phase: str, cfg: ExperimentConfig, ctx: Context, res: Result | None = None,
-                 stop: threading.Event | None = None,
-                 idle: threading.Event | None = None) -> Iterator[tuple]:  # fmt: skip
+def phase_events(
+    phase: str,
+    cfg: ExperimentConfig,
+    ctx: Context,
+    res: Result | None = None,
+    stop: threading.Event | None = None,
+    idle: threading.Event | None = None,
+) -> Iterator[tuple]:
     """One step of the experiment as events (see `stream`): phase "unlearn" makes the
     split and runs the method (ValueError for a forget choice that leaves nothing to
     forget or retain); phase "gold" retrains the gold model for `res`."""
@@ -120,10 +129,19 @@ def warm_up(ctx: Context) -> None:
 def detach(res: Result) -> dict:
     """A picklable, CPU-only copy of a Result without its Context (ZeroGPU workers hand
     results back by pickling; the Context is large and the parent already has it)."""
-    models = {k: {"spec": m.spec(), "state": {n: t.detach().cpu() for n, t in m.state_dict().items()}}
-              for k, m in res.models.items()}  # fmt: skip
-    return {"config": res.config, "split": res.split, "evals": res.evals, "models": models,
-            "runs": res.runs, "times": res.times, "stopped": res.stopped}  # fmt: skip
+    models = {
+        k: {"spec": m.spec(), "state": {n: t.detach().cpu() for n, t in m.state_dict().items()}}
+        for k, m in res.models.items()
+    }
+    return {
+        "config": res.config,
+        "split": res.split,
+        "evals": res.evals,
+        "models": models,
+        "runs": res.runs,
+        "times": res.times,
+        "stopped": res.stopped,
+    }
 
 
 def attach(state: dict, ctx: Context) -> Result:
@@ -176,10 +194,13 @@ def embedding_sample(res: Result, max_points: int = 1200, after: str = "unlearne
     pos = subsample_positions(p["forget"], others, max_points, seed=res.config.seed)
     task = res.ctx.task
     return {
-        "before": res.evals["original"].embeddings[pos], "after": res.evals[after].embeddings[pos],
-        "labels": task.y[pos], "forget": np.isin(pos, p["forget"]),
-        "hover": [task.describe(int(i)) for i in pos], "positions": pos,
-    }  # fmt: skip
+        "before": res.evals["original"].embeddings[pos],
+        "after": res.evals[after].embeddings[pos],
+        "labels": task.y[pos],
+        "forget": np.isin(pos, p["forget"]),
+        "hover": [task.describe(int(i)) for i in pos],
+        "positions": pos,
+    }
 
 
 def clip_choices(res: Result, subset: str, limit: int = 60) -> list[tuple[str, int]]:
@@ -239,8 +260,11 @@ def write_report(res: Result, path: str | Path) -> Path:
 def write_unlearned(res: Result, path: str | Path) -> Path:
     """The unlearned model as `<path>.safetensors` (+ `.json` with its spec); returns
     the safetensors path."""
-    meta = {"class_names": list(res.ctx.task.class_names), "config": res.config.to_dict(),
-            "report": report_dict(res)}  # fmt: skip
+    meta = {
+        "class_names": list(res.ctx.task.class_names),
+        "config": res.config.to_dict(),
+        "report": report_dict(res),
+    }
     return save_checkpoint(
         res.models["unlearned"], path, json.loads(json.dumps(meta, default=_json_default))
     )

@@ -47,8 +47,10 @@ def featurize(model: Backbone, waves: np.ndarray, device: str = "cpu", batch: in
     """(N, L) float32 waveforms -> (N, ...) model inputs on CPU."""
     dev = torch.device(device if device != "auto" else "cpu")
     model = model.to(dev)
-    outs = [model.featurize(torch.from_numpy(waves[i : i + batch]).to(dev)).cpu()
-            for i in range(0, len(waves), batch)]  # fmt: skip
+    outs = [
+        model.featurize(torch.from_numpy(waves[i : i + batch]).to(dev)).cpu()
+        for i in range(0, len(waves), batch)
+    ]
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
@@ -59,8 +61,13 @@ class Trained:
     run: RunResult | None = None
 
 
-def train_model(spec: dict, recipe: TrainConfig, x: torch.Tensor, y: torch.Tensor,
-                on_step: StepCallback | None = None) -> tuple[Backbone, RunResult]:  # fmt: skip
+def train_model(
+    spec: dict,
+    recipe: TrainConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    on_step: StepCallback | None = None,
+) -> tuple[Backbone, RunResult]:
     """Build from `spec` with the recipe's init seed and fit on (x, y)."""
     model = build_model(spec, seed=recipe.seed)
     run = fit(model, x, y, recipe, on_step)
@@ -86,8 +93,9 @@ def original_metrics(
     return out
 
 
-def load_original(backbone: str, task: TaskData, x: torch.Tensor,
-                  on_step: StepCallback | None = None) -> Trained:  # fmt: skip
+def load_original(
+    backbone: str, task: TaskData, x: torch.Tensor, on_step: StepCallback | None = None
+) -> Trained:
     """The shipped original when it matches this data set, else one trained now
     (and cached under $SPEECHFORGET_CACHE/originals)."""
     checksum = task.data.checksum()
@@ -108,21 +116,30 @@ def load_original(backbone: str, task: TaskData, x: torch.Tensor,
     return trained
 
 
-def train_original(task: TaskData, x: torch.Tensor, spec: dict | None = None,
-                   recipe: TrainConfig | None = None,
-                   on_step: StepCallback | None = None) -> Trained:  # fmt: skip
+def train_original(
+    task: TaskData,
+    x: torch.Tensor,
+    spec: dict | None = None,
+    recipe: TrainConfig | None = None,
+    on_step: StepCallback | None = None,
+) -> Trained:
     """Train the built-in CNN on every training clip of `task` with the recipe."""
     spec = {**CNN_SPEC, "num_classes": task.num_classes, **(spec or {})}
     recipe = recipe or CNN_RECIPE
     train = task.where("train")
     model, run = train_model(spec, recipe, x[train], torch.from_numpy(task.y[train]), on_step)
     meta = {
-        "task": task.task, "backbone": "cnn", "class_names": task.class_names,
-        "recipe": dataclasses.asdict(recipe), "data": task.data.name,
-        "data_checksum": task.data.checksum(), "train_time_s": round(run.time_s, 2),
-        "n_train": len(train), "metrics": original_metrics(model, task, x, recipe.device),
+        "task": task.task,
+        "backbone": "cnn",
+        "class_names": task.class_names,
+        "recipe": dataclasses.asdict(recipe),
+        "data": task.data.name,
+        "data_checksum": task.data.checksum(),
+        "train_time_s": round(run.time_s, 2),
+        "n_train": len(train),
+        "metrics": original_metrics(model, task, x, recipe.device),
         "rebuild": f"python -m speechforget train --task {task.task}",
-    }  # fmt: skip
+    }
     return Trained(model, meta, run)
 
 
@@ -146,9 +163,15 @@ def gold_cached_meta(original: Trained, retain: np.ndarray) -> dict | None:
     return None
 
 
-def gold_retrain(original: Trained, task: TaskData, x: torch.Tensor, retain: np.ndarray,
-                 on_step: StepCallback | None = None, use_cache: bool = True,
-                 device: str = "auto") -> Trained:  # fmt: skip
+def gold_retrain(
+    original: Trained,
+    task: TaskData,
+    x: torch.Tensor,
+    retain: np.ndarray,
+    on_step: StepCallback | None = None,
+    use_cache: bool = True,
+    device: str = "auto",
+) -> Trained:
     """Retrain from scratch on the retain clips with the original's recipe and init.
 
     Cached by (spec, recipe, data, retain set); the cached meta keeps the time it
@@ -158,8 +181,17 @@ def gold_retrain(original: Trained, task: TaskData, x: torch.Tensor, retain: np.
         model, meta = load_checkpoint(path)
         if on_step is not None and meta.get("history"):
             last = meta["history"][-1]
-            on_step(StepLog(last["step"], last["epoch"], None, last["retain_loss"],
-                            meta["time_s"], "cached", last["step"]))  # fmt: skip
+            on_step(
+                StepLog(
+                    last["step"],
+                    last["epoch"],
+                    None,
+                    last["retain_loss"],
+                    meta["time_s"],
+                    "cached",
+                    last["step"],
+                )
+            )
         return Trained(model, meta)
     recipe = TrainConfig(**{**original.meta["recipe"], "device": device})
     t0 = time.perf_counter()
@@ -168,9 +200,15 @@ def gold_retrain(original: Trained, task: TaskData, x: torch.Tensor, retain: np.
     )
     if run.stopped:
         return Trained(model, {"stopped": True, "time_s": run.time_s}, run)
-    meta = {**{k: original.meta.get(k) for k in ("task", "backbone", "class_names", "recipe", "data_checksum")},
-            "time_s": round(time.perf_counter() - t0, 3), "n_retain": int(len(retain)),
-            "history": [h.to_dict() for h in run.history]}  # fmt: skip
+    meta = {
+        **{
+            k: original.meta.get(k)
+            for k in ("task", "backbone", "class_names", "recipe", "data_checksum")
+        },
+        "time_s": round(time.perf_counter() - t0, 3),
+        "n_retain": int(len(retain)),
+        "history": [h.to_dict() for h in run.history],
+    }
     if use_cache:
         save_checkpoint(model, path, meta)
     return Trained(model, meta, run)

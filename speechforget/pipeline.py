@@ -89,7 +89,7 @@ class Result:
                 **self.config.to_dict(),
                 "train": self.ctx.original.meta.get("recipe"),
                 "sizes": self.split.sizes(),
-            },  # fmt: skip
+            },
             "models": models,
             "gap_to_retrain": gap,
             "history": [_hist(h) for h in (run.history if run else [])],
@@ -106,8 +106,9 @@ def _hist(h: StepLog) -> dict:
 
 
 @lru_cache(maxsize=4)
-def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | None,
-                    recipe: tuple, device: str) -> Context:  # fmt: skip
+def _prepare_cached(
+    task: str, backbone: str, data: tuple, checkpoint: str | None, recipe: tuple, device: str
+) -> Context:
     warm_up()  # torch's lazy imports, kept out of every timed run (gold and unlearning)
     data_cfg = DataConfig(*data)
     tdata = load_source(data_cfg).task(task)
@@ -118,16 +119,17 @@ def _prepare_cached(task: str, backbone: str, data: tuple, checkpoint: str | Non
         feat_model = build_model({**CNN_SPEC, "num_classes": tdata.num_classes})
         waves = tdata.waves
         key = {"spec": feat_model.spec(), "data": tdata.data.checksum(), "task": task}
-        (x,) = cached_rows("features", key, len(waves),
-                           lambda rows: (featurize(feat_model, waves[rows]).numpy(),))  # fmt: skip
+        (x,) = cached_rows(
+            "features", key, len(waves), lambda rows: (featurize(feat_model, waves[rows]).numpy(),)
+        )
         x = torch.from_numpy(x)
         return Context(tdata, x, load_original(backbone, tdata, x))
     from speechforget.engine import resolve_device
     from speechforget.models import load_original_checkpoint  # transformer backbones
 
-    trained = load_original_checkpoint(backbone, tdata, checkpoint,
-                                       recipe=original_recipe(backbone, dict(recipe)),
-                                       device=device)  # fmt: skip
+    trained = load_original_checkpoint(
+        backbone, tdata, checkpoint, recipe=original_recipe(backbone, dict(recipe)), device=device
+    )
     x = featurize(trained.model, tdata.waves, str(resolve_device(device)))
     return Context(tdata, x, trained)
 
@@ -139,17 +141,24 @@ def original_recipe(backbone: str, overrides: dict) -> TrainConfig | None:
     if not overrides:
         return None
     if backbone == "cnn":
-        raise ValueError("--recipe sets how a transformer backbone is fine-tuned here; the "
-                         "built-in CNN's original is shipped: retrain it with "
-                         "`python -m speechforget train --set KEY=VALUE`")  # fmt: skip
+        raise ValueError(
+            "--recipe sets how a transformer backbone is fine-tuned here; the "
+            "built-in CNN's original is shipped: retrain it with "
+            "`python -m speechforget train --set KEY=VALUE`"
+        )
     from speechforget.models.pretrained import default_recipe
 
     return apply_overrides(default_recipe(backbone), overrides)
 
 
-def prepare(task: str = "kws", backbone: str = "cnn", data: DataConfig | None = None,
-            checkpoint: str | None = None, recipe: dict | None = None,
-            device: str = "auto") -> Context:  # fmt: skip
+def prepare(
+    task: str = "kws",
+    backbone: str = "cnn",
+    data: DataConfig | None = None,
+    checkpoint: str | None = None,
+    recipe: dict | None = None,
+    device: str = "auto",
+) -> Context:
     """Load the clips, featurize them once and load (or train) the original model.
 
     recipe: --recipe overrides of a transformer original's fine-tuning recipe;
@@ -170,10 +179,19 @@ def original_outputs(ctx: Context, device: str = "auto") -> tuple[np.ndarray, np
     with _ORIGINAL_OUTPUTS_LOCK:  # a second caller waits instead of computing it again
         if ctx.original_outputs is None:
             model = ctx.original.model
-            key = {"spec": model.spec(), "state": state_hash(model), "task": ctx.task.task,
-                   "data": ctx.original.meta.get("data_checksum"), "n": len(ctx.x)}  # fmt: skip
-            ctx.original_outputs = cached_rows("outputs", key, len(ctx.x), lambda rows: tuple(
-                t.numpy() for t in predict(model, ctx.x[rows], device)))  # fmt: skip
+            key = {
+                "spec": model.spec(),
+                "state": state_hash(model),
+                "task": ctx.task.task,
+                "data": ctx.original.meta.get("data_checksum"),
+                "n": len(ctx.x),
+            }
+            ctx.original_outputs = cached_rows(
+                "outputs",
+                key,
+                len(ctx.x),
+                lambda rows: tuple(t.numpy() for t in predict(model, ctx.x[rows], device)),
+            )
     return ctx.original_outputs
 
 
@@ -184,14 +202,20 @@ def evaluate(
         logits, emb = original_outputs(ctx, device)
     else:
         logits, emb = (t.numpy() for t in predict(model, ctx.x, device))
-    metrics = model_metrics(logits, ctx.task.y, split.forget, split.retain, split.test,
-                            split.test_forgotten, seed=seed)  # fmt: skip
+    metrics = model_metrics(
+        logits, ctx.task.y, split.forget, split.retain, split.test, split.test_forgotten, seed=seed
+    )
     return ModelEval(logits, emb, per_sample_ce(logits, ctx.task.y), metrics)
 
 
-def run_unlearning(cfg: ExperimentConfig, ctx: Context, split: Split, budget_s: float | None,
-                   on_step: Callable[[StepLog], object] | None = None,
-                   gold: Trained | None = None) -> tuple[Backbone, RunResult]:  # fmt: skip
+def run_unlearning(
+    cfg: ExperimentConfig,
+    ctx: Context,
+    split: Split,
+    budget_s: float | None,
+    on_step: Callable[[StepLog], object] | None = None,
+    gold: Trained | None = None,
+) -> tuple[Backbone, RunResult]:
     """Run the configured method on a copy of the original; the original is untouched."""
     if cfg.method == "none":
         return copy.deepcopy(ctx.original.model), RunResult()
@@ -232,8 +256,9 @@ def _tagged(on_step: ExperimentCallback | None, which: str):
 
 def _retrain(res: Result, on_step: ExperimentCallback | None) -> Trained:
     ctx, device = res.ctx, res.config.device
-    return gold_retrain(ctx.original, ctx.task, ctx.x, res.split.retain,
-                        _tagged(on_step, "retrain"), device=device)  # fmt: skip
+    return gold_retrain(
+        ctx.original, ctx.task, ctx.x, res.split.retain, _tagged(on_step, "retrain"), device=device
+    )
 
 
 def _keep_gold(res: Result, gold: Trained) -> None:
@@ -249,8 +274,9 @@ def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Resu
         gold = _retrain(res, on_step)
         if not gold.meta.get("stopped"):
             _keep_gold(res, gold)
-    model, run = run_unlearning(cfg, ctx, split, gold_budget(ctx, split),
-                                _tagged(on_step, "unlearned"), gold)  # fmt: skip
+    model, run = run_unlearning(
+        cfg, ctx, split, gold_budget(ctx, split), _tagged(on_step, "unlearned"), gold
+    )
     res.models["unlearned"], res.runs["unlearned"] = model, run
     res.times["unlearned"], res.stopped = run.time_s, run.stopped
     if "original" not in res.evals:
@@ -274,8 +300,9 @@ def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
     return res
 
 
-def run_experiment(cfg: ExperimentConfig, on_step: ExperimentCallback | None = None,
-                   ctx: Context | None = None) -> Result:  # fmt: skip
+def run_experiment(
+    cfg: ExperimentConfig, on_step: ExperimentCallback | None = None, ctx: Context | None = None
+) -> Result:
     """Original, unlearned and gold models evaluated side by side (see module docstring).
 
     The unlearning run goes first (its live curve is what a user watches), then the

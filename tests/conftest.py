@@ -40,12 +40,27 @@ def make_tiny_data(n_speakers: int = 6, takes: int = 5, seed: int = 0) -> Speech
                 x = 0.3 * x / np.abs(x).max() + 0.05 * rng.standard_normal(SAMPLE_RATE)
                 waves.append(x.astype(np.float32))
                 kw.append(k), spk.append(s), take.append(j)
-                split.append("unheard" if s == n_speakers else
-                             "train" if j < takes - 2 else "val" if j == takes - 2 else "test")  # fmt: skip
+                split.append(
+                    "unheard"
+                    if s == n_speakers
+                    else "train"
+                    if j < takes - 2
+                    else "val"
+                    if j == takes - 2
+                    else "test"
+                )
     words = np.array([names[k] for k in kw])
-    return SpeechData(np.stack(waves), np.array(kw, dtype=np.int64), np.array(spk, dtype=np.int64),
-                      np.array(take, dtype=np.int64), np.array(split), words, names,
-                      [f"spk{i:02d}" for i in range(n_speakers + 1)], name="tiny")  # fmt: skip
+    return SpeechData(
+        np.stack(waves),
+        np.array(kw, dtype=np.int64),
+        np.array(spk, dtype=np.int64),
+        np.array(take, dtype=np.int64),
+        np.array(split),
+        words,
+        names,
+        [f"spk{i:02d}" for i in range(n_speakers + 1)],
+        name="tiny",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,28 @@ def test_bench_writes_every_file_with_a_gold_row(tiny_prepare, tmp_path):
     from speechforget.__main__ import main
 
     out = tmp_path / "bench"
-    rc = main(["bench", "--task", "kws", "--mode", "class", "--methods", "finetune,grad_ascent+sl",
-               "--seeds", "0,1", "--set", "epochs=1", "--set", "finetune.lr=1e-4",
-               "--device", "cpu", "--out", str(out), "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "bench",
+            "--task",
+            "kws",
+            "--mode",
+            "class",
+            "--methods",
+            "finetune,grad_ascent+sl",
+            "--seeds",
+            "0,1",
+            "--set",
+            "epochs=1",
+            "--set",
+            "finetune.lr=1e-4",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     for ext in ("csv", "json", "md", "html"):
         assert (out / f"results.{ext}").stat().st_size > 0
@@ -57,9 +76,9 @@ def test_grid_specs_and_overrides():
     specs = list(forget_specs(cfg, names))
     assert all(s[2].startswith("class:") and "_" not in s[2] for s in specs)
     assert specs == list(forget_specs(cfg, names)), "the draw follows the seed"
-    assert method_overrides("scrub+sl", {"lr": "1", "scrub.T": "2", "msteps": "3", "mask_ratio": "1",
-                                         "sl_lambda": "2"}) == {"lr": "1", "T": "2", "msteps": "3",
-                                                                 "sl_lambda": "2"}  # fmt: skip
+    assert method_overrides(
+        "scrub+sl", {"lr": "1", "scrub.T": "2", "msteps": "3", "mask_ratio": "1", "sl_lambda": "2"}
+    ) == {"lr": "1", "T": "2", "msteps": "3", "sl_lambda": "2"}
     assert "scrub+sl" in parse_methods("all,scrub+sl") and "retrain" not in parse_methods("all")
     with pytest.raises(ValueError, match="choose one of"):
         parse_methods("scrb")
@@ -69,10 +88,17 @@ def test_bench_figure_marks_gold():
     from speechforget.viz.bench import bench_figure
 
     summary = [
-        {"setting": s, "model": m, "forget_acc": f, "test_acc": 0.9, "forget_acc_std": 0.01,
-         "test_acc_std": None}
-        for s in ("1%", "10%") for m, f in ((GOLD, 0.9), (ORIGINAL, 1.0), ("scrub", 0.95))
-    ]  # fmt: skip
+        {
+            "setting": s,
+            "model": m,
+            "forget_acc": f,
+            "test_acc": 0.9,
+            "forget_acc_std": 0.01,
+            "test_acc_std": None,
+        }
+        for s in ("1%", "10%")
+        for m, f in ((GOLD, 0.9), (ORIGINAL, 1.0), ("scrub", 0.95))
+    ]
     fig = bench_figure(summary, title="kws")
     gold = [t for t in fig.data if t.name == GOLD]
     assert len(gold) == 2 and gold[0].marker.symbol == "star"

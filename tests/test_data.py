@@ -86,8 +86,13 @@ def test_write_wavs_round_trip(small, tmp_path):
     assert len(back) == len(small) and sorted(back.keyword_names) == sorted(KWS_LABELS)
 
     def key(d, i):
-        return (d.split[i], d.keyword_names[d.keyword[i]], d.speaker_names[d.speaker[i]],
-                str(d.word[i]), int(d.take[i]))  # fmt: skip
+        return (
+            d.split[i],
+            d.keyword_names[d.keyword[i]],
+            d.speaker_names[d.speaker[i]],
+            str(d.word[i]),
+            int(d.take[i]),
+        )
 
     orig = {key(small, i): i for i in range(len(small))}
     for j in range(len(back)):
@@ -143,8 +148,15 @@ def test_load_audio_errors(tmp_path, case):
     elif case == "big":
         save_wav(path, _tone(1.0))
         kwargs = {"max_bytes": 1000}
-    match = {"missing": "does not exist", "empty": "empty", "text": "not readable",
-             "nan": "NaN", "silent": "silent", "long": "long", "big": "limit"}[case]  # fmt: skip
+    match = {
+        "missing": "does not exist",
+        "empty": "empty",
+        "text": "not readable",
+        "nan": "NaN",
+        "silent": "silent",
+        "long": "long",
+        "big": "limit",
+    }[case]
     with pytest.raises(AudioError, match=match):
         load_audio(path, **kwargs)
 

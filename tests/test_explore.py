@@ -115,8 +115,11 @@ def test_membership_and_verdict(tiny_ctx, result):
         {**probs, "unlearned": probs["retrain"]}, label, tiny_ctx.task.class_names
     )
     assert text.startswith("No longer recognised as 'down'")
-    text = explore.verdict({"original": probs["original"], "unlearned": probs["original"]}, label,
-                           tiny_ctx.task.class_names)  # fmt: skip
+    text = explore.verdict(
+        {"original": probs["original"], "unlearned": probs["original"]},
+        label,
+        tiny_ctx.task.class_names,
+    )
     assert text.startswith("Still recognised as 'down' with")
 
 

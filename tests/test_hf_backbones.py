@@ -64,10 +64,17 @@ def checkpoints(tmp_path_factory) -> dict[str, str]:
 
 def test_catalog_lists_the_papers_backbones():
     ids = {b.hub_id for b in BACKBONES.values()}
-    for hub_id in ("openai/whisper-tiny", "openai/whisper-base", "facebook/wav2vec2-base",
-                   "facebook/wav2vec2-large", "facebook/hubert-base-ls960",
-                   "facebook/hubert-large-ll60k", "facebook/hubert-xlarge-ll60k",
-                   "superb/hubert-base-superb-ks", "superb/wav2vec2-large-superb-sid"):  # fmt: skip
+    for hub_id in (
+        "openai/whisper-tiny",
+        "openai/whisper-base",
+        "facebook/wav2vec2-base",
+        "facebook/wav2vec2-large",
+        "facebook/hubert-base-ls960",
+        "facebook/hubert-large-ll60k",
+        "facebook/hubert-xlarge-ll60k",
+        "superb/hubert-base-superb-ks",
+        "superb/wav2vec2-large-superb-sid",
+    ):
         assert hub_id in ids
     rows = list_backbones()
     assert rows[0]["name"] == "cnn" and {"name", "hub_id", "description"} <= set(rows[1])
@@ -104,8 +111,9 @@ def test_whisper_features_equal_the_30s_extractor():
     from speechforget.models.whisper import log_mel, mel_filters, pad_frames
 
     wave = 0.2 * torch.randn(1, 16000)
-    ref = WhisperFeatureExtractor(feature_size=80)(wave[0].numpy(), sampling_rate=16000,
-                                                   return_tensors="pt").input_features  # fmt: skip
+    ref = WhisperFeatureExtractor(feature_size=80)(
+        wave[0].numpy(), sampling_rate=16000, return_tensors="pt"
+    ).input_features
     mine = pad_frames(log_mel(wave, torch.from_numpy(mel_filters(80))), 3000)
     torch.testing.assert_close(mine, ref, atol=1e-5, rtol=1e-5)
 
@@ -136,17 +144,27 @@ def test_train_unlearn_evaluate(family, checkpoints, small_data):
     split = make_split(task, "class:up", 0)
     for method in _method_names():
         fields = {f.name for f in dataclasses.fields(get_method(method).Config)}
-        cfg = ExperimentConfig(method=method, forget="class:up", device="cpu",
-                               method_overrides={k: v for k, v in FAST.items() if k in fields})  # fmt: skip
+        cfg = ExperimentConfig(
+            method=method,
+            forget="class:up",
+            device="cpu",
+            method_overrides={k: v for k, v in FAST.items() if k in fields},
+        )
         model, run = run_method(cfg, ctx, split, None, None)
-        assert all(math.isfinite(v) for h in run.history
-                   for v in (h.forget_loss, h.retain_loss) if v is not None), method  # fmt: skip
+        assert all(
+            math.isfinite(v)
+            for h in run.history
+            for v in (h.forget_loss, h.retain_loss)
+            if v is not None
+        ), method
         if method != "retrain":
             assert state_hash(model) != before, method
         assert state_hash(trained.model) == before, f"{method} modified the original"
 
-    res = run_experiment(ExperimentConfig(method="finetune", forget="class:up", device="cpu",
-                                          method_overrides=FAST), ctx=ctx)  # fmt: skip
+    res = run_experiment(
+        ExperimentConfig(method="finetune", forget="class:up", device="cpu", method_overrides=FAST),
+        ctx=ctx,
+    )
     report = res.report()
     assert set(report["models"]) == {"original", "unlearned", "retrain"}
     assert 0.0 <= report["models"]["retrain"]["test_acc"] <= 1.0
@@ -188,8 +206,9 @@ def test_frozen_encoder_features_are_cached(checkpoints, small_data, tmp_path, m
     monkeypatch.setenv("SPEECHFORGET_CACHE", str(tmp_path))
     task = small_data.task("kws")
     recipe = dataclasses.replace(RECIPE, epochs=2, lr=1e-2)
-    trained = load_original_checkpoint("whisper-tiny:frozen", task, checkpoints["whisper"],
-                                       recipe=recipe, device="cpu")  # fmt: skip
+    trained = load_original_checkpoint(
+        "whisper-tiny:frozen", task, checkpoints["whisper"], recipe=recipe, device="cpu"
+    )
     model = trained.model.eval()
     assert not any(p.requires_grad for p in model.encoder.parameters())
     wave = torch.from_numpy(task.waves[:4])
@@ -211,9 +230,26 @@ def test_cli_unlearn_on_local_checkpoint_and_folder(checkpoints, small_data, tmp
             small_data.waves[i],
         )
     out = tmp_path / "report.json"
-    rc = main(["unlearn", "--backbone", "hubert-base", "--checkpoint", checkpoints["hubert"],
-               "--data", f"folder:{tmp_path / 'wavs'}", "--method", "retrain", "--forget",
-               "class:up", "--device", "cpu", "--quiet", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "unlearn",
+            "--backbone",
+            "hubert-base",
+            "--checkpoint",
+            checkpoints["hubert"],
+            "--data",
+            f"folder:{tmp_path / 'wavs'}",
+            "--method",
+            "retrain",
+            "--forget",
+            "class:up",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     report = json.loads(out.read_text())
     assert report["config"]["backbone"] == "hubert-base" and "retrain" in report["models"]
@@ -225,13 +261,36 @@ def test_cli_recipe_sets_the_original_and_gold_recipe(checkpoints, small_data, t
 
     for i in range(len(small_data)):
         label = small_data.keyword_names[small_data.keyword[i]]
-        save_wav(tmp_path / "wavs" / label / f"s{small_data.speaker[i]}_{i}.wav",
-                 small_data.waves[i])  # fmt: skip
+        save_wav(
+            tmp_path / "wavs" / label / f"s{small_data.speaker[i]}_{i}.wav", small_data.waves[i]
+        )
     out = tmp_path / "report.json"
-    rc = main(["unlearn", "--backbone", "wav2vec2-base", "--checkpoint", checkpoints["wav2vec2"],
-               "--data", f"folder:{tmp_path / 'wavs'}", "--method", "finetune", "--forget",
-               "class:up", "--device", "cpu", "--quiet", "--recipe", "epochs=2",
-               "--recipe", "lr=2e-3", "--set", "epochs=1", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "unlearn",
+            "--backbone",
+            "wav2vec2-base",
+            "--checkpoint",
+            checkpoints["wav2vec2"],
+            "--data",
+            f"folder:{tmp_path / 'wavs'}",
+            "--method",
+            "finetune",
+            "--forget",
+            "class:up",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--recipe",
+            "epochs=2",
+            "--recipe",
+            "lr=2e-3",
+            "--set",
+            "epochs=1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     report = json.loads(out.read_text())
     assert report["config"]["recipe"] == {"epochs": "2", "lr": "2e-3"}
@@ -266,8 +325,24 @@ def test_recipe_errors_name_the_fix():
 def test_gpu_check_runs_tiny_on_cpu(capsys):
     from speechforget.__main__ import main
 
-    rc = main(["gpu-check", "--device", "cpu", "--tiny", "--n", "48", "--methods", "finetune",
-               "--steps", "2", "--epochs", "1", "--backbone", "hubert-base"])  # fmt: skip
+    rc = main(
+        [
+            "gpu-check",
+            "--device",
+            "cpu",
+            "--tiny",
+            "--n",
+            "48",
+            "--methods",
+            "finetune",
+            "--steps",
+            "2",
+            "--epochs",
+            "1",
+            "--backbone",
+            "hubert-base",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     for line in ("tiny random model", "train step:", "original fine-tune:", "finetune"):

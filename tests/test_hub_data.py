@@ -28,12 +28,22 @@ def write_parquet(path, rows: list[tuple], label_names: list[str] | None) -> Non
     """rows of (wave, sample rate, label, speaker, take) -> one parquet file with the
     features of the Hub export (audio as {bytes, path})."""
     label = datasets.ClassLabel(names=label_names) if label_names else datasets.Value("string")
-    feats = datasets.Features({"audio": {"bytes": datasets.Value("binary"), "path": datasets.Value("string")},
-                               "label": label, "speaker_id": datasets.Value("string"),
-                               "utterance_id": datasets.Value("int8")})  # fmt: skip
-    cols = {"audio": [{"bytes": wav_bytes(x, sr), "path": f"{i}.wav"} for i, (x, sr, *_) in enumerate(rows)],
-            "label": [label_names.index(r[2]) if label_names else r[2] for r in rows],
-            "speaker_id": [r[3] for r in rows], "utterance_id": [r[4] for r in rows]}  # fmt: skip
+    feats = datasets.Features(
+        {
+            "audio": {"bytes": datasets.Value("binary"), "path": datasets.Value("string")},
+            "label": label,
+            "speaker_id": datasets.Value("string"),
+            "utterance_id": datasets.Value("int8"),
+        }
+    )
+    cols = {
+        "audio": [
+            {"bytes": wav_bytes(x, sr), "path": f"{i}.wav"} for i, (x, sr, *_) in enumerate(rows)
+        ],
+        "label": [label_names.index(r[2]) if label_names else r[2] for r in rows],
+        "speaker_id": [r[3] for r in rows],
+        "utterance_id": [r[4] for r in rows],
+    }
     ds = datasets.Dataset.from_dict(cols, features=feats)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.cast_column("audio", datasets.Audio(decode=False)).to_parquet(str(path))
@@ -46,9 +56,16 @@ def sc_parquet(tiny_data, tmp_path_factory):
     root = tmp_path_factory.mktemp("sc_parquet")
     rng = np.random.default_rng(0)
     for split, ours in (("train", "train"), ("validation", "val"), ("test", "test")):
-        rows = [(tiny_data.waves[i], 16_000, tiny_data.keyword_names[tiny_data.keyword[i]],
-                 tiny_data.speaker_names[tiny_data.speaker[i]], int(tiny_data.take[i]))
-                for i in np.flatnonzero(tiny_data.split == ours)]  # fmt: skip
+        rows = [
+            (
+                tiny_data.waves[i],
+                16_000,
+                tiny_data.keyword_names[tiny_data.keyword[i]],
+                tiny_data.speaker_names[tiny_data.speaker[i]],
+                int(tiny_data.take[i]),
+            )
+            for i in np.flatnonzero(tiny_data.split == ours)
+        ]
         rows.append(((0.1 * rng.standard_normal(8000)).astype(np.float32), 8000, "bed", "spk00", 0))
         rows.append(
             ((0.01 * rng.standard_normal(48_500)).astype(np.float32), 16_000, "_silence_", None, 0)
@@ -91,8 +108,11 @@ def test_subset_keeps_n_clips_per_class_and_split(sc_parquet):
 
 def test_speaker_labelled_parquet_is_speaker_id(tmp_path):
     rng = np.random.default_rng(0)
-    rows = [((0.2 * rng.standard_normal(40_000)).astype(np.float32), 16_000, f"id1000{s}", None, 0)
-            for s in range(3) for _ in range(2)]  # fmt: skip
+    rows = [
+        ((0.2 * rng.standard_normal(40_000)).astype(np.float32), 16_000, f"id1000{s}", None, 0)
+        for s in range(3)
+        for _ in range(2)
+    ]
     write_parquet(tmp_path / "data" / "train-00000-of-00001.parquet", rows, None)
     write_parquet(tmp_path / "data" / "test-00000-of-00001.parquet", rows[:3], None)
     data = load_source(DataConfig(source=f"hub:{tmp_path}?seconds=2"))

@@ -41,14 +41,20 @@ def area(path: Path) -> str:
 
 @pytest.mark.parametrize("module, allowed", RULES.items())
 def test_heavy_ui_libraries_stay_in_their_layer(module, allowed):
-    offenders = [str(p.relative_to(PACKAGE)) for p in files()
-                 if area(p) not in allowed and module in imported_modules(p)]  # fmt: skip
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in files()
+        if area(p) not in allowed and module in imported_modules(p)
+    ]
     assert not offenders, f"{module} imported outside {allowed}: {offenders}"
 
 
 def test_ui_knows_no_tensors():
-    offenders = [str(p.relative_to(PACKAGE)) for p in files()
-                 if area(p) == "ui" and imported_modules(p) & set(FORBIDDEN_IN_UI)]  # fmt: skip
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in files()
+        if area(p) == "ui" and imported_modules(p) & set(FORBIDDEN_IN_UI)
+    ]
     assert not offenders, f"the UI imports tensor libraries: {offenders}"
 
 

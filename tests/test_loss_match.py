@@ -34,8 +34,12 @@ def test_target_order_follows_the_original_losses():
 def test_margin_and_its_inverse():
     z = torch.tensor([[2.0, 0.5, -1.0], [0.0, 3.0, 1.0]])
     y = torch.tensor([0, 2])
-    hand = torch.stack([2.0 - torch.logsumexp(torch.tensor([0.5, -1.0]), 0),
-                        1.0 - torch.logsumexp(torch.tensor([0.0, 3.0]), 0)])  # fmt: skip
+    hand = torch.stack(
+        [
+            2.0 - torch.logsumexp(torch.tensor([0.5, -1.0]), 0),
+            1.0 - torch.logsumexp(torch.tensor([0.0, 3.0]), 0),
+        ]
+    )
     torch.testing.assert_close(margin(z, y), hand)
     torch.testing.assert_close(ce(z, y), torch.nn.functional.softplus(-margin(z, y)))
     t = torch.tensor([0.001, 0.05, 0.69, 3.0, 12.0])
@@ -51,8 +55,9 @@ def _run(ctx, spec: str, data_change=None, **overrides):
     data = unlearn_data(ctx, split)
     if data_change is not None:
         data = data_change(data, split)
-    cfg = METHODS.resolve_config("loss_match", split.spec.mode,
-                                 {"epochs": 3, "batch_size": 8, "lr": 3e-3, **overrides})  # fmt: skip
+    cfg = METHODS.resolve_config(
+        "loss_match", split.spec.mode, {"epochs": 3, "batch_size": 8, "lr": 3e-3, **overrides}
+    )
     method, model = LossMatch(cfg), trainable_copy(ctx.original.model)
     run = unlearn(model, method, data, method.train_config(0, "cpu"))
     return model, run, method

@@ -46,8 +46,14 @@ def forget_acc(model, ctx, split) -> float:
 
 
 def run(ctx, method: str, overrides: dict, forget: str = FORGET, superloss: bool = False):
-    cfg = ExperimentConfig(method=method, forget=forget, device="cpu", seed=0,
-                           method_overrides=overrides, superloss=superloss)  # fmt: skip
+    cfg = ExperimentConfig(
+        method=method,
+        forget=forget,
+        device="cpu",
+        seed=0,
+        method_overrides=overrides,
+        superloss=superloss,
+    )
     split = make_split(ctx.task, forget, 0)
     model, result = run_method(cfg, ctx, split, None, None)
     return split, model, result
@@ -245,13 +251,22 @@ def test_engine_stops_on_request_and_on_budget(tiny_ctx):
     data = unlearn_data(tiny_ctx, split)
     method = METHODS.build("neggrad_plus", "class", {"epochs": "5", "batch_size": "4"})
     logs = []
-    result = unlearn(trainable_copy(tiny_ctx.original.model), method, data,
-                     method.train_config(0, "cpu"), lambda log: logs.append(log) or len(logs) == 2)  # fmt: skip
+    result = unlearn(
+        trainable_copy(tiny_ctx.original.model),
+        method,
+        data,
+        method.train_config(0, "cpu"),
+        lambda log: logs.append(log) or len(logs) == 2,
+    )
     assert result.stopped and result.steps == 2 and len(logs) == 2
     assert logs[0].forget_loss is not None and logs[0].retain_loss is not None
     assert logs[0].total_steps == method.total_steps(data)
-    result = unlearn(trainable_copy(tiny_ctx.original.model), method, data,
-                     method.train_config(0, "cpu", time_budget_s=0.0))  # fmt: skip
+    result = unlearn(
+        trainable_copy(tiny_ctx.original.model),
+        method,
+        data,
+        method.train_config(0, "cpu", time_budget_s=0.0),
+    )
     assert result.budget_hit and result.steps == 1
 
 

@@ -44,8 +44,13 @@ def test_fit_learns_and_stops_on_request(tiny_data):
     test = task.where("test")
     assert (logits.argmax(1).numpy()[test] == task.y[test]).mean() > 0.7
     stopper = build_model({**CNN_SPEC, "num_classes": task.num_classes}, seed=0)
-    run = fit(stopper, x[train], y[train], TrainConfig(epochs=12, batch_size=16, device="cpu"),
-              on_step=lambda log: log.step >= 3)  # fmt: skip
+    run = fit(
+        stopper,
+        x[train],
+        y[train],
+        TrainConfig(epochs=12, batch_size=16, device="cpu"),
+        on_step=lambda log: log.step >= 3,
+    )
     assert run.stopped and run.steps == 3
 
 

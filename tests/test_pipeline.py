@@ -69,8 +69,24 @@ def _write_folder(data, root):
 def test_cli_unlearn_retrain_on_a_folder(tiny_data, tmp_path, capsys):
     _write_folder(tiny_data, tmp_path / "clips")
     out = tmp_path / "report.json"
-    rc = main(["unlearn", "--task", "kws", "--data", f"folder:{tmp_path / 'clips'}", "--forget", "class:up",
-               "--method", "retrain", "--device", "cpu", "--quiet", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "unlearn",
+            "--task",
+            "kws",
+            "--data",
+            f"folder:{tmp_path / 'clips'}",
+            "--forget",
+            "class:up",
+            "--method",
+            "retrain",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "retrain (gold)" in printed and "MIA" in printed

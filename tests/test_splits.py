@@ -8,9 +8,13 @@ from speechforget.data import ForgetSpec, make_split
 
 @pytest.mark.parametrize(
     "text,kind,names,pct",
-    [("class:stop", "class", ("stop",), 0), ("class:stop, go", "class", ("stop", "go"), 0),
-     ("speaker:spk07", "speaker", ("spk07",), 0), ("sample:5", "sample", (), 5.0)],
-)  # fmt: skip
+    [
+        ("class:stop", "class", ("stop",), 0),
+        ("class:stop, go", "class", ("stop", "go"), 0),
+        ("speaker:spk07", "speaker", ("spk07",), 0),
+        ("sample:5", "sample", (), 5.0),
+    ],
+)
 def test_parse(text, kind, names, pct):
     spec = ForgetSpec.parse(text)
     assert (spec.kind, spec.names, spec.percent) == (kind, names, pct)
@@ -19,9 +23,15 @@ def test_parse(text, kind, names, pct):
 
 @pytest.mark.parametrize(
     "text,msg",
-    [("stop", "class:<names>"), ("klass:stop", "class:<names>"), ("sample:abc", "number"),
-     ("sample:0", "between 0 and 100"), ("sample:100", "between 0 and 100"), ("class:", "names nothing")],
-)  # fmt: skip
+    [
+        ("stop", "class:<names>"),
+        ("klass:stop", "class:<names>"),
+        ("sample:abc", "number"),
+        ("sample:0", "between 0 and 100"),
+        ("sample:100", "between 0 and 100"),
+        ("class:", "names nothing"),
+    ],
+)
 def test_parse_errors(text, msg):
     with pytest.raises(ValueError, match=msg):
         ForgetSpec.parse(text)

@@ -32,10 +32,31 @@ def hp(app, mode="class"):
     return [p.default for p in controls.all_params(mode)]
 
 
-def run_args(app, sid=None, names=("yes",), kind=controls.FORGET_KEYWORDS, method=FAST,
-             percent=10, superloss=False, seed=0, backbone="cnn", data="synthetic"):  # fmt: skip
-    return (sid, backbone, data, "kws", kind, list(names), percent, method, superloss, seed,
-            *hp(app, controls.mode_of(kind)))  # fmt: skip
+def run_args(
+    app,
+    sid=None,
+    names=("yes",),
+    kind=controls.FORGET_KEYWORDS,
+    method=FAST,
+    percent=10,
+    superloss=False,
+    seed=0,
+    backbone="cnn",
+    data="synthetic",
+):
+    return (
+        sid,
+        backbone,
+        data,
+        "kws",
+        kind,
+        list(names),
+        percent,
+        method,
+        superloss,
+        seed,
+        *hp(app, controls.mode_of(kind)),
+    )
 
 
 def outputs(gen, keys):
@@ -55,8 +76,11 @@ def _is_skip(v):
 
 def traces_with_data(fig) -> int:
     fig = fig if isinstance(fig, go.Figure) else go.Figure(fig)
-    return sum(1 for t in fig.data if getattr(t, "x", None) is not None and len(t.x) > 0
-               or getattr(t, "z", None) is not None)  # fmt: skip
+    return sum(
+        1
+        for t in fig.data
+        if getattr(t, "x", None) is not None and len(t.x) > 0 or getattr(t, "z", None) is not None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +179,19 @@ def test_upload_before_any_run_uses_the_original(app, clips):
 # ---- bad input: a clear message, and the app keeps working ----------------------------------
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("empty", "empty"), ("silent", "silent"), ("corrupt", "not readable"),
-    ("non_audio", "not readable"), ("oversized", "limit"), ("long", "limit is 30"),
-    ("nan", "NaN"), ("short", "ms long"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("empty", "empty"),
+        ("silent", "silent"),
+        ("corrupt", "not readable"),
+        ("non_audio", "not readable"),
+        ("oversized", "limit"),
+        ("long", "limit is 30"),
+        ("nan", "NaN"),
+        ("short", "ms long"),
+    ],
+)
 def test_bad_uploads_get_a_message(app, finished, clips, bad, words):
     sid, _, _ = finished
     fig, text = app.predict_upload(sid, str(clips[bad]), None, "kws")
@@ -179,15 +211,18 @@ def test_no_clip_at_all(app):
     assert "Record or upload" in text
 
 
-@pytest.mark.parametrize("args, words", [
-    (dict(names=()), "nothing to forget"),
-    (dict(names=("yes", "no", "up", "down")), "nothing would be retained"),
-    (dict(kind=controls.FORGET_SPEAKERS, names=("spk06",)), "unknown speaker"),
-    (dict(kind=controls.FORGET_RANDOM, percent=0), "between 0 and 100"),
-    (dict(seed="abc"), "seed"),
-    (dict(method="retrain", superloss=True), "SuperLoss"),
-    (dict(backbone="hubert-base"), "cannot be loaded"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(names=()), "nothing to forget"),
+        (dict(names=("yes", "no", "up", "down")), "nothing would be retained"),
+        (dict(kind=controls.FORGET_SPEAKERS, names=("spk06",)), "unknown speaker"),
+        (dict(kind=controls.FORGET_RANDOM, percent=0), "between 0 and 100"),
+        (dict(seed="abc"), "seed"),
+        (dict(method="retrain", superloss=True), "SuperLoss"),
+        (dict(backbone="hubert-base"), "cannot be loaded"),
+    ],
+)
 def test_bad_run_choices_get_a_message(app, args, words):
     outs = outputs(app.run(*run_args(app, **args)), RUN_KEYS)
     assert len(outs) == 1
@@ -326,8 +361,19 @@ def test_default_provider_explains_offline_hub_data(monkeypatch):
 
 
 def test_speaker_identification_run(app):
-    args = (None, "cnn", "synthetic", "sid", controls.FORGET_SPEAKERS, ["spk01"], 10, FAST, False, 0,
-            *hp(app))  # fmt: skip
+    args = (
+        None,
+        "cnn",
+        "synthetic",
+        "sid",
+        controls.FORGET_SPEAKERS,
+        ["spk01"],
+        10,
+        FAST,
+        False,
+        0,
+        *hp(app),
+    )
     outs = outputs(app.run(*args), RUN_KEYS)
     assert "Unlearned" in last(outs, "status")
     assert last(outs, "runs")[-1][2] == "class:spk01"

@@ -24,8 +24,17 @@ def clips(tmp_path_factory, tiny_ctx):
 
 def run_outputs(client, **changes):
     """Every yielded output tuple of /run (the hyper-parameters keep their defaults)."""
-    args = dict(backbone="cnn", data="synthetic", task="kws", kind="keywords", names=["yes"], percent=10,
-                method="neggrad_plus", superloss=False, seed=0)  # fmt: skip
+    args = dict(
+        backbone="cnn",
+        data="synthetic",
+        task="kws",
+        kind="keywords",
+        names=["yes"],
+        percent=10,
+        method="neggrad_plus",
+        superloss=False,
+        seed=0,
+    )
     args.update(changes)
     job = client.submit(*args.values(), api_name="/run")
     list(job)

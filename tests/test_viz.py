@@ -11,8 +11,10 @@ from speechforget.viz.style import empty_figure
 
 
 def hist(n, forget=True):
-    return [{"step": i + 1, "forget_loss": 2.0 + i / n if forget else None, "retain_loss": 0.1}
-            for i in range(n)]  # fmt: skip
+    return [
+        {"step": i + 1, "forget_loss": 2.0 + i / n if forget else None, "retain_loss": 0.1}
+        for i in range(n)
+    ]
 
 
 def test_loss_curves_panels_and_downsampling():
@@ -37,8 +39,14 @@ def test_confusion_figure_rows_normalised():
 
 def test_mia_histograms_share_bins():
     rng = np.random.default_rng(0)
-    losses = {m: {"forget": rng.exponential(size=20), "retain": np.zeros(30), "test": rng.exponential(2, 30)}
-              for m in ("original", "unlearned")}  # fmt: skip
+    losses = {
+        m: {
+            "forget": rng.exponential(size=20),
+            "retain": np.zeros(30),
+            "test": rng.exponential(2, 30),
+        }
+        for m in ("original", "unlearned")
+    }
     fig = viz.mia_histograms(losses)
     assert len(fig.data) == 6 and fig.layout.barmode == "overlay"
     assert len({(t.xbins.start, t.xbins.size) for t in fig.data}) == 1

@@ -60,8 +60,9 @@ def launched_app(kws_ctx) -> Iterator[str]:
     from speechforget.ui import build_demo, launch
 
     demo = build_demo(TinyContexts(kws_ctx), prefetch=(), warm_umap=False, projection="pca")
-    _, url, _ = launch(demo, server_name="127.0.0.1", server_port=free_port(),
-                       prevent_thread_lock=True, quiet=True)  # fmt: skip
+    _, url, _ = launch(
+        demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
     try:
         yield url
     finally:

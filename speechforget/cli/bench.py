@@ -10,8 +10,12 @@ from speechforget.config import TASKS, DataConfig
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
-    p.add_argument("--mode", choices=("sample", "class"), default="sample",
-                   help="sample: a random %% of the training clips; class: whole keywords/speakers")  # fmt: skip
+    p.add_argument(
+        "--mode",
+        choices=("sample", "class"),
+        default="sample",
+        help="sample: a random %% of the training clips; class: whole keywords/speakers",
+    )
     p.add_argument(
         "--ratios", default="1,5,10", help="sample mode: forget percentages, comma separated"
     )
@@ -21,13 +25,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="class mode: classes forgotten per run (drawn by seed)",
     )
-    p.add_argument("--methods", default="all",
-                   help="all | all+sl | comma list, NAME+sl for the SuperLoss variant (e.g. scrub,scrub+sl)")  # fmt: skip
+    p.add_argument(
+        "--methods",
+        default="all",
+        help="all | all+sl | comma list, NAME+sl for the SuperLoss variant (e.g. scrub,scrub+sl)",
+    )
     p.add_argument("--seeds", default="0,1,2", help="comma separated seeds")
     p.add_argument("--superloss", action="store_true", help="wrap every method in SuperLoss")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a method setting: key=value (every method that has it) or "
-                        "method.key=value (one method); repeatable")  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a method setting: key=value (every method that has it) or "
+        "method.key=value (one method); repeatable",
+    )
     p.add_argument("--out", required=True, help="folder for results.csv/.json/.md/.html")
     p.add_argument("--backbone", default="cnn", help="cnn (built-in) or a transformer backbone")
     p.add_argument("--data", default="synthetic", help="synthetic | folder:<dir> | ...")
@@ -67,12 +80,18 @@ def main(args: argparse.Namespace) -> int:
     from speechforget.cli.common import parse_overrides
 
     cfg = BenchConfig(
-        task=args.task, mode=args.mode, ratios=_numbers(args.ratios, float, "ratios"),
-        classes=args.classes, methods=parse_methods(args.methods),
-        seeds=_numbers(args.seeds, int, "seeds"), overrides=parse_overrides(args.overrides),
-        superloss=args.superloss, device=args.device, backbone=args.backbone,
+        task=args.task,
+        mode=args.mode,
+        ratios=_numbers(args.ratios, float, "ratios"),
+        classes=args.classes,
+        methods=parse_methods(args.methods),
+        seeds=_numbers(args.seeds, int, "seeds"),
+        overrides=parse_overrides(args.overrides),
+        superloss=args.superloss,
+        device=args.device,
+        backbone=args.backbone,
         data=DataConfig(source=args.data, seed=args.data_seed),
-    )  # fmt: skip
+    )
     rows, info = run_bench(cfg, progress=not args.quiet)
     info["command"] = command_line(args)
     paths = write_outputs(rows, info, args.out, figure=not args.no_figure)

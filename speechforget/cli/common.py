@@ -9,8 +9,11 @@ from speechforget.config import TASKS, DataConfig, ExperimentConfig
 
 def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
-    p.add_argument("--backbone", default="cnn",
-                   help="cnn (built-in) or a transformer backbone ('list' to list them)")  # fmt: skip
+    p.add_argument(
+        "--backbone",
+        default="cnn",
+        help="cnn (built-in) or a transformer backbone ('list' to list them)",
+    )
     p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")
     p.add_argument(
         "--data",
@@ -23,12 +26,24 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--superloss", action="store_true", help="re-weight per-sample losses with SuperLoss"
     )
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of the method's Config (repeatable)")  # fmt: skip
-    p.add_argument("--recipe", dest="recipe", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of the original's training recipe for a transformer "
-                        "backbone fine-tuned here (epochs, lr, batch_size, ...; repeatable); "
-                        "the gold retrain uses the same recipe")  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the method's Config (repeatable)",
+    )
+    p.add_argument(
+        "--recipe",
+        dest="recipe",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the original's training recipe for a transformer "
+        "backbone fine-tuned here (epochs, lr, batch_size, ...; repeatable); "
+        "the gold retrain uses the same recipe",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
     p.add_argument("--no-gold", action="store_true", help="skip the gold retrain")
@@ -46,13 +61,19 @@ def parse_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
 
 def experiment_config(args: argparse.Namespace, **changes) -> ExperimentConfig:
     cfg = ExperimentConfig(
-        task=args.task, backbone=args.backbone, forget=getattr(args, "forget", "class:stop"),
-        method=args.method, method_overrides=parse_overrides(args.overrides),
-        superloss=args.superloss, seed=args.seed, device=args.device,
+        task=args.task,
+        backbone=args.backbone,
+        forget=getattr(args, "forget", "class:stop"),
+        method=args.method,
+        method_overrides=parse_overrides(args.overrides),
+        superloss=args.superloss,
+        seed=args.seed,
+        device=args.device,
         data=DataConfig(source=args.data, seed=args.data_seed, subset=args.subset),
-        checkpoint=args.checkpoint, run_gold=not args.no_gold,
+        checkpoint=args.checkpoint,
+        run_gold=not args.no_gold,
         recipe=parse_overrides(getattr(args, "recipe", []), "--recipe"),
-    )  # fmt: skip
+    )
     for k, v in changes.items():
         setattr(cfg, k, v)
     return cfg

@@ -55,9 +55,17 @@ def tone_data(n: int, seed: int = 0) -> SpeechData:
     waves = np.sin(2 * np.pi * f0 * t) + (0.2 + 0.05 * spk[:, None]) * np.sin(4 * np.pi * f0 * t)
     waves = 0.3 * waves + 0.05 * rng.standard_normal((n, SAMPLE_RATE))
     split = np.array(["train"] * 8 + ["val", "test"])[i % 10]
-    return SpeechData(waves.astype(np.float32), k.astype(np.int64), spk.astype(np.int64),
-                      (i // 120).astype(np.int64), split, np.array([KWS_LABELS[j] for j in k]),
-                      list(KWS_LABELS), [f"spk{s:02d}" for s in range(10)], name="tones")  # fmt: skip
+    return SpeechData(
+        waves.astype(np.float32),
+        k.astype(np.int64),
+        spk.astype(np.int64),
+        (i // 120).astype(np.int64),
+        split,
+        np.array([KWS_LABELS[j] for j in k]),
+        list(KWS_LABELS),
+        [f"spk{s:02d}" for s in range(10)],
+        name="tones",
+    )
 
 
 def model_spec(args: argparse.Namespace, num_classes: int) -> tuple[dict, str]:
@@ -79,16 +87,21 @@ def model_spec(args: argparse.Namespace, num_classes: int) -> tuple[dict, str]:
         ), source
     except ValueError as err:
         print(f"note: {err}")
-    family, config = real_config(info.name.removeprefix("superb-").rsplit("-", 1)[0]
-                                 if info.task else info.name)  # fmt: skip
+    family, config = real_config(
+        info.name.removeprefix("superb-").rsplit("-", 1)[0] if info.task else info.name
+    )
     return _random_spec(family, config, num_classes), "RANDOM INIT, real size (no checkpoint)"
 
 
 def _random_spec(family: str, config, num_classes: int) -> dict:
     from speechforget.models.hf import config_dict
 
-    return {"family": family, "num_classes": num_classes, "init": None,
-            "config": config_dict(config)}  # fmt: skip
+    return {
+        "family": family,
+        "num_classes": num_classes,
+        "init": None,
+        "config": config_dict(config),
+    }
 
 
 def _peak_gib(device: torch.device) -> str:
@@ -147,8 +160,10 @@ def _check(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     n = args.n or (240 if args.tiny else 2000)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    print(f"gpu-check on {device} ({name}), torch {torch.__version__}"
-          + (", bf16 autocast" if device.type == "cuda" else ""))  # fmt: skip
+    print(
+        f"gpu-check on {device} ({name}), torch {torch.__version__}"
+        + (", bf16 autocast" if device.type == "cuda" else "")
+    )
     if args.data:
         data = load_source(DataConfig(source=args.data, subset=max(1, n // len(KWS_LABELS))))
     else:
@@ -168,12 +183,20 @@ def _check(args: argparse.Namespace) -> int:
     print(f"featurize: {time.perf_counter() - t0:.2f} s, inputs {tuple(x.shape)}")
     del template
 
-    recipe = TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=0.01,
-                         batch_size=args.batch_size, grad_clip=1.0, device=str(device))  # fmt: skip
+    recipe = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        weight_decay=0.01,
+        batch_size=args.batch_size,
+        grad_clip=1.0,
+        device=str(device),
+    )
     y = torch.from_numpy(task.y)
     step_s, peak, steps = time_steps(spec, x[train], y[train], recipe, args.steps)
-    print(f"train step: {step_s * 1000:.1f} ms (batch {args.batch_size}, mean of {steps} steps), "
-          f"peak memory {peak} GiB")  # fmt: skip
+    print(
+        f"train step: {step_s * 1000:.1f} ms (batch {args.batch_size}, mean of {steps} steps), "
+        f"peak memory {peak} GiB"
+    )
 
     t0 = time.perf_counter()
     model, run = train_model(spec, recipe, x[train], y[train])
@@ -181,27 +204,40 @@ def _check(args: argparse.Namespace) -> int:
         task, args.backbone, recipe, spec=model.spec(), train_time_s=round(run.time_s, 2)
     )
     meta["metrics"] = original_metrics(model, task, x, str(device))
-    print(f"original fine-tune: {args.epochs} epochs, {run.steps} steps, {run.time_s:.1f} s "
-          f"(with evaluation {time.perf_counter() - t0:.1f} s), test acc "
-          f"{meta['metrics'].get('test_acc', float('nan')):.3f}")  # fmt: skip
+    print(
+        f"original fine-tune: {args.epochs} epochs, {run.steps} steps, {run.time_s:.1f} s "
+        f"(with evaluation {time.perf_counter() - t0:.1f} s), test acc "
+        f"{meta['metrics'].get('test_acc', float('nan')):.3f}"
+    )
     ctx = Context(task, x, Trained(model, meta, run))
     return _unlearning_runs(args, ctx, device, run_experiment)
 
 
 def _unlearning_runs(args, ctx, device, run_experiment) -> int:
-    forget = args.forget if args.forget.split(":")[-1] in ctx.task.class_names or not \
-        args.forget.startswith("class:") else f"class:{ctx.task.class_names[0]}"  # fmt: skip
+    forget = (
+        args.forget
+        if args.forget.split(":")[-1] in ctx.task.class_names
+        or not args.forget.startswith("class:")
+        else f"class:{ctx.task.class_names[0]}"
+    )
     print(
         f"unlearning runs ({forget}); each = method + gold retrain (cached after the first) "
         "+ evaluation of 3 models"
     )
     print(f"{'method':<14}{'run s':>8}{'total s':>9}{'Df acc':>8}{'Dt acc':>8}{'peak GiB':>10}")
     for method in ["retrain", *[m for m in args.methods.split(",") if m and m != "retrain"]]:
-        overrides = {} if method == "retrain" else {"lr": str(args.lr),
-                                                    "batch_size": str(args.batch_size)}  # fmt: skip
-        cfg = ExperimentConfig(task=ctx.task.task, backbone=args.backbone, forget=forget,
-                               method=method, method_overrides=overrides,
-                               device=str(device), data=DataConfig(source="tones"))  # fmt: skip
+        overrides = (
+            {} if method == "retrain" else {"lr": str(args.lr), "batch_size": str(args.batch_size)}
+        )
+        cfg = ExperimentConfig(
+            task=ctx.task.task,
+            backbone=args.backbone,
+            forget=forget,
+            method=method,
+            method_overrides=overrides,
+            device=str(device),
+            data=DataConfig(source="tones"),
+        )
         _reset_peak(device)
         t0 = time.perf_counter()
         try:
@@ -211,6 +247,8 @@ def _unlearning_runs(args, ctx, device, run_experiment) -> int:
             continue
         total = time.perf_counter() - t0
         m = res.evals["unlearned"].metrics
-        print(f"{method:<14}{res.times['unlearned']:>8.1f}{total:>9.1f}{m['forget_acc']:>8.3f}"
-              f"{m['test_acc']:>8.3f}{_peak_gib(device):>10}")  # fmt: skip
+        print(
+            f"{method:<14}{res.times['unlearned']:>8.1f}{total:>9.1f}{m['forget_acc']:>8.3f}"
+            f"{m['test_acc']:>8.3f}{_peak_gib(device):>10}"
+        )
     return 0

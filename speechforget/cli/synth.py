@@ -18,6 +18,8 @@ def main(args: argparse.Namespace) -> int:
     data = build_synthetic(SynthConfig(seed=args.seed))
     t1 = time.perf_counter()
     out = write_wavs(data, args.out)
-    print(f"{len(data)} clips ({data.checksum()[:12]}), built/loaded in {t1 - t0:.1f} s, "
-          f"written to {out} in {time.perf_counter() - t1:.1f} s")  # fmt: skip
+    print(
+        f"{len(data)} clips ({data.checksum()[:12]}), built/loaded in {t1 - t0:.1f} s, "
+        f"written to {out} in {time.perf_counter() - t1:.1f} s"
+    )
     return 0

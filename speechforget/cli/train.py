@@ -13,8 +13,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--out", default=None, help="checkpoint path (default assets/cnn_<task>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe field (epochs, lr, batch_size, ...)")  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe field (epochs, lr, batch_size, ...)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

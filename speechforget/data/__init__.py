@@ -59,16 +59,28 @@ def load_source(cfg: DataConfig) -> SpeechData:
 
 # (--data value, what it is) for `--data list` and the app's data-set notes
 SOURCE_HELP: tuple[tuple[str, str], ...] = (
-    ("synthetic", "built-in synthetic speech commands: espeak-ng voices saying the 12 SUPERB "
-                  "labels, offline (both tasks; --data-seed)"),
-    ("hub:", "Speech Commands v0.01 with the 12 SUPERB labels from the Hub's parquet files "
-             "(google/speech_commands, needs the Hub; keyword spotting, speaker_id kept)"),
-    ("hub:<dir>", "the same from a local folder of those parquet files (offline), or a Hub "
-                  "parquet copy of VoxCeleb1 (speaker labels)"),
-    ("voxceleb:<dir>", "a local VoxCeleb1 folder with iden_split.txt and wav/ (speaker "
-                       "identification; ?seconds=3 clip length; --subset N clips per speaker)"),
+    (
+        "synthetic",
+        "built-in synthetic speech commands: espeak-ng voices saying the 12 SUPERB "
+        "labels, offline (both tasks; --data-seed)",
+    ),
+    (
+        "hub:",
+        "Speech Commands v0.01 with the 12 SUPERB labels from the Hub's parquet files "
+        "(google/speech_commands, needs the Hub; keyword spotting, speaker_id kept)",
+    ),
+    (
+        "hub:<dir>",
+        "the same from a local folder of those parquet files (offline), or a Hub "
+        "parquet copy of VoxCeleb1 (speaker labels)",
+    ),
+    (
+        "voxceleb:<dir>",
+        "a local VoxCeleb1 folder with iden_split.txt and wav/ (speaker "
+        "identification; ?seconds=3 clip length; --subset N clips per speaker)",
+    ),
     ("folder:<dir>", "your own recordings, <dir>/<label>/*.wav or <dir>/{train,val,test}/<label>/"),
-)  # fmt: skip
+)
 
 
 def needs_hub(source: str | None) -> bool:
@@ -92,6 +104,15 @@ def describe_sources() -> str:
 
 
 __all__ = [
-    "KWS_LABELS", "SOURCES", "SOURCE_HELP", "ForgetSpec", "SpeechData", "Split", "TaskData",
-    "describe_sources", "load_source", "make_split", "needs_hub",
-]  # fmt: skip
+    "KWS_LABELS",
+    "SOURCES",
+    "SOURCE_HELP",
+    "ForgetSpec",
+    "SpeechData",
+    "Split",
+    "TaskData",
+    "describe_sources",
+    "load_source",
+    "make_split",
+    "needs_hub",
+]

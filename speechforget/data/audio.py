@@ -54,9 +54,13 @@ def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
     return resample_poly(x, target_sr // g, sr // g).astype(np.float32)
 
 
-def load_audio(path_or_bytes: str | Path | bytes, target_sr: int = SAMPLE_RATE,
-               max_seconds: float = 30.0, max_bytes: int = 20_000_000,
-               allow_silent: bool = False) -> np.ndarray:  # fmt: skip
+def load_audio(
+    path_or_bytes: str | Path | bytes,
+    target_sr: int = SAMPLE_RATE,
+    max_seconds: float = 30.0,
+    max_bytes: int = 20_000_000,
+    allow_silent: bool = False,
+) -> np.ndarray:
     """Read wav/flac/ogg/mp3 (any rate, any channels) as (L,) float32 mono at `target_sr` Hz.
 
     Raises AudioError for a missing or empty file, a file over `max_bytes`, data

@@ -53,8 +53,13 @@ def room_and_eq(k: np.ndarray, cfg: SynthConfig, rng: np.random.Generator) -> np
     return np.where(room[:, None], h * np.fft.rfft(ir, NFFT), h)
 
 
-def augment(speech: list[np.ndarray | None], cfg: SynthConfig, k: np.ndarray,
-             rng: np.random.Generator, chunk: int = 128) -> np.ndarray:  # fmt: skip
+def augment(
+    speech: list[np.ndarray | None],
+    cfg: SynthConfig,
+    k: np.ndarray,
+    rng: np.random.Generator,
+    chunk: int = 128,
+) -> np.ndarray:
     """Place each word in a 1 s window, then EQ, reverb, gain and noise, in batches.
 
     speech: N words (L_i,) at 16 kHz, None for a silence clip; k: (N,) strengths.

@@ -20,9 +20,27 @@ CLIP_SAMPLES = 16_000  # 1 s at 16 kHz
 KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 KWS_LABELS = [*KEYWORDS, "_silence_", "_unknown_"]
 UNKNOWN_WORDS = [
-    "bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin",
-    "nine", "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero",
-]  # fmt: skip
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "eight",
+    "five",
+    "four",
+    "happy",
+    "house",
+    "marvin",
+    "nine",
+    "one",
+    "seven",
+    "sheila",
+    "six",
+    "three",
+    "tree",
+    "two",
+    "wow",
+    "zero",
+]
 SPLITS = ("train", "val", "test", "unheard")
 
 
@@ -77,8 +95,9 @@ class SpeechData:
         else:
             raise ValueError(f"unknown task '{task}'; choose one of kws, sid")
         idx = np.flatnonzero(keep)
-        return TaskData(task=task, data=self, index=idx, y=labels[idx].astype(np.int64),
-                        class_names=names)  # fmt: skip
+        return TaskData(
+            task=task, data=self, index=idx, y=labels[idx].astype(np.int64), class_names=names
+        )
 
 
 @dataclass

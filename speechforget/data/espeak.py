@@ -26,8 +26,9 @@ ENDPAUSE = 0x1000
 # espeak_PARAMETER values (speak_lib.h)
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE, PARAM_WORDGAP = 1, 2, 3, 4, 7
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                             ctypes.c_void_p)  # fmt: skip
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 _INSTANCE: list[Espeak] = []  # the process-wide instance (library state is global)
 
 
@@ -64,8 +65,16 @@ class Espeak:
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path()).encode(), 0)
         if rate <= 0:
             raise RuntimeError(f"espeak_Initialize failed (returned {rate}); data at {data_path()}")
@@ -99,21 +108,35 @@ class Espeak:
                 )
             self._voice = voice
 
-    def say(self, text: str, voice: str = "en-us", rate: int = 175, pitch: int = 50,
-            pitch_range: int = 50, volume: int = 100, word_gap: int = 0) -> np.ndarray:  # fmt: skip
+    def say(
+        self,
+        text: str,
+        voice: str = "en-us",
+        rate: int = 175,
+        pitch: int = 50,
+        pitch_range: int = 50,
+        volume: int = 100,
+        word_gap: int = 0,
+    ) -> np.ndarray:
         """Synthesise `text`; returns (S,) float32 in [-1, 1] at `self.sample_rate`.
 
         rate: words per minute (80..450); pitch and pitch_range: 0..100 (espeak units);
         volume: 0..200; word_gap: extra pause between words in units of 10 ms.
         """
         self.set_voice(voice)
-        for param, value in ((PARAM_RATE, rate), (PARAM_PITCH, pitch), (PARAM_RANGE, pitch_range),
-                             (PARAM_VOLUME, volume), (PARAM_WORDGAP, word_gap)):  # fmt: skip
+        for param, value in (
+            (PARAM_RATE, rate),
+            (PARAM_PITCH, pitch),
+            (PARAM_RANGE, pitch_range),
+            (PARAM_VOLUME, volume),
+            (PARAM_WORDGAP, word_gap),
+        ):
             self.lib.espeak_SetParameter(param, int(value), 0)
         data = text.encode("utf-8") + b"\0"
         self._chunks = []
-        err = self.lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, CHARS_UTF8 | ENDPAUSE,
-                                    None, None)  # fmt: skip
+        err = self.lib.espeak_Synth(
+            data, len(data), 0, POS_CHARACTER, 0, CHARS_UTF8 | ENDPAUSE, None, None
+        )
         if err != 0:
             raise RuntimeError(f"espeak_Synth failed with error {err} for {text!r}")
         self.lib.espeak_Synchronize()

@@ -62,8 +62,12 @@ def _listing(root: Path) -> list[tuple[Path, str, str | None]]:
     """(file, label, split or None) for every audio file in either layout."""
     split_dirs = [p for p in _label_dirs(root) if p.name in SPLITS and _label_dirs(p)]
     if split_dirs:
-        return [(f, lab.name, s.name) for s in split_dirs for lab in _label_dirs(s)
-                for f in _audio_files(lab)]  # fmt: skip
+        return [
+            (f, lab.name, s.name)
+            for s in split_dirs
+            for lab in _label_dirs(s)
+            for f in _audio_files(lab)
+        ]
     return [(f, lab.name, None) for lab in _label_dirs(root) for f in _audio_files(lab)]
 
 

@@ -31,12 +31,20 @@ from speechforget.data.dataset import KEYWORDS, KWS_LABELS, SAMPLE_RATE, SpeechD
 from speechforget.data.npz_cache import cache_root, cached, per_class_subset
 
 DEFAULT_REPO, DEFAULT_CONFIG = "google/speech_commands", "v0.01"
-SPLIT_NAMES = {"train": "train", "validation": "val", "valid": "val", "val": "val",
-               "dev": "val", "test": "test"}  # fmt: skip
+SPLIT_NAMES = {
+    "train": "train",
+    "validation": "val",
+    "valid": "val",
+    "val": "val",
+    "dev": "val",
+    "test": "test",
+}
 SPEAKER_COLUMNS = ("speaker_id", "speaker", "client_id", "spk_id")
 LABEL_COLUMNS = ("label", "word", "keyword", "command")
-LAYOUT_HELP = ("expected parquet files whose path names their split, e.g. "
-               "<dir>/v0.01/train/0000.parquet or <dir>/test-00000-of-00001.parquet")  # fmt: skip
+LAYOUT_HELP = (
+    "expected parquet files whose path names their split, e.g. "
+    "<dir>/v0.01/train/0000.parquet or <dir>/test-00000-of-00001.parquet"
+)
 
 
 def names_local_folder(arg: str) -> bool:
@@ -91,8 +99,12 @@ def _source_key(source: str, config: str | None) -> dict:
     if not Path(source).is_dir():
         return {"repo": source, "config": config}
     files = _local_files(Path(source))
-    return {"files": {s: [(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in fs]
-                      for s, fs in files.items()}}  # fmt: skip
+    return {
+        "files": {
+            s: [(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in fs]
+            for s, fs in files.items()
+        }
+    }
 
 
 def _open(source: str, config: str | None) -> dict:
@@ -114,8 +126,11 @@ def _open(source: str, config: str | None) -> dict:
         )
     # the parquet export of a script-based repo keeps one folder per config; a parquet repo
     # may name its configs; untested here (no Hub access), hence the three attempts
-    attempts = [dict(name=config, revision="refs/convert/parquet"),
-                dict(data_dir=config, revision="refs/convert/parquet"), dict(name=config)]  # fmt: skip
+    attempts = [
+        dict(name=config, revision="refs/convert/parquet"),
+        dict(data_dir=config, revision="refs/convert/parquet"),
+        dict(name=config),
+    ]
     for kwargs in attempts:
         try:
             return dict(datasets.load_dataset(source, cache_dir=hf_cache, **kwargs))
@@ -228,8 +243,10 @@ def _assemble(waves: list[np.ndarray], meta: list[tuple], kws: bool, name: str) 
         take=np.array([m[3] for m in meta], np.int64),
         split=np.array([m[0] for m in meta], dtype="U7"),
         word=np.array([m[4] for m in meta]),
-        keyword_names=list(classes), speaker_names=speakers, name=name,
-    )  # fmt: skip
+        keyword_names=list(classes),
+        speaker_names=speakers,
+        name=name,
+    )
 
 
 def load_hub(arg: str, cfg: DataConfig) -> SpeechData:
@@ -248,8 +265,9 @@ def load_hub(arg: str, cfg: DataConfig) -> SpeechData:
         keep = per_class_subset(np.array([r[0] for r in rest]), label, cfg.subset, cfg.seed)
         waves, meta = _clips(silence + [rest[i] for i in keep], kws, n)
         if cfg.subset is not None:  # the silence pieces are a class too
-            pos = per_class_subset(np.array([m[0] for m in meta]), np.array([m[1] for m in meta]),
-                                   cfg.subset, cfg.seed)  # fmt: skip
+            pos = per_class_subset(
+                np.array([m[0] for m in meta]), np.array([m[1] for m in meta]), cfg.subset, cfg.seed
+            )
             waves, meta = [waves[i] for i in pos], [meta[i] for i in pos]
         return _assemble(waves, meta, kws, name)
 

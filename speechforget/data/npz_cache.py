@@ -30,22 +30,34 @@ def cache_root() -> Path:
 def _save(data: SpeechData, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, waves=to_int16(data.waves), keyword=data.keyword, speaker=data.speaker,
-             take=data.take, split=data.split.astype("U7"), word=data.word.astype(str),
-             keyword_names=np.array(data.keyword_names, dtype=str),
-             speaker_names=np.array(data.speaker_names, dtype=str),
-             name=np.array(data.name))  # fmt: skip
+    np.savez(
+        tmp,
+        waves=to_int16(data.waves),
+        keyword=data.keyword,
+        speaker=data.speaker,
+        take=data.take,
+        split=data.split.astype("U7"),
+        word=data.word.astype(str),
+        keyword_names=np.array(data.keyword_names, dtype=str),
+        speaker_names=np.array(data.speaker_names, dtype=str),
+        name=np.array(data.name),
+    )
     tmp.replace(path)  # never leave a half-written file under the final name
 
 
 def _load(path: Path) -> SpeechData:
     with np.load(path, allow_pickle=False) as z:
         return SpeechData(
-            waves=z["waves"].astype(np.float32) / 32768.0, keyword=z["keyword"],
-            speaker=z["speaker"], take=z["take"], split=z["split"], word=z["word"],
-            keyword_names=z["keyword_names"].tolist(), speaker_names=z["speaker_names"].tolist(),
+            waves=z["waves"].astype(np.float32) / 32768.0,
+            keyword=z["keyword"],
+            speaker=z["speaker"],
+            take=z["take"],
+            split=z["split"],
+            word=z["word"],
+            keyword_names=z["keyword_names"].tolist(),
+            speaker_names=z["speaker_names"].tolist(),
             name=str(z["name"]),
-        )  # fmt: skip
+        )
 
 
 def cached(kind: str, key: dict, build: Callable[[], SpeechData]) -> SpeechData:

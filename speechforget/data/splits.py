@@ -116,5 +116,6 @@ def make_split(task: TaskData, spec: ForgetSpec | str, seed: int = 0) -> Split:
         raise ValueError(f"'{spec}' selects no training clips: nothing to forget")
     if len(retain) == 0:
         raise ValueError(f"'{spec}' selects every training clip: nothing would be retained")
-    return Split(spec, forget, retain, task.where("val"), test, task.where("unheard"),
-                 test_mask, classes)  # fmt: skip
+    return Split(
+        spec, forget, retain, task.where("val"), test, task.where("unheard"), test_mask, classes
+    )

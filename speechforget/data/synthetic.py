@@ -42,13 +42,67 @@ from speechforget.data.dataset import (
 )
 
 FORMAT_VERSION = 1  # bump when the generator changes: it invalidates every cache entry
-LANGUAGES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
-             "en-gb-x-gbcwmd", "en-us-nyc")  # fmt: skip
-VARIANTS = ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8",
-            "Alex", "Alicia", "Andrea", "Andy", "Annie", "Denis", "Gene", "Jacky", "Lee", "Mario",
-            "Michael", "Mike", "Storm", "adam", "anika", "aunty", "belinda", "benjamin", "boris",
-            "david", "ed", "edward", "grandma", "grandpa", "gustave", "linda", "max", "michel",
-            "paul", "quincy", "rob", "robert", "shelby", "steph", "travis", "victor")  # fmt: skip
+LANGUAGES = (
+    "en-us",
+    "en",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-029",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-us-nyc",
+)
+VARIANTS = (
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "Alex",
+    "Alicia",
+    "Andrea",
+    "Andy",
+    "Annie",
+    "Denis",
+    "Gene",
+    "Jacky",
+    "Lee",
+    "Mario",
+    "Michael",
+    "Mike",
+    "Storm",
+    "adam",
+    "anika",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "boris",
+    "david",
+    "ed",
+    "edward",
+    "grandma",
+    "grandpa",
+    "gustave",
+    "linda",
+    "max",
+    "michel",
+    "paul",
+    "quincy",
+    "rob",
+    "robert",
+    "shelby",
+    "steph",
+    "travis",
+    "victor",
+)
 SILENCE, UNKNOWN = KWS_LABELS.index("_silence_"), KWS_LABELS.index("_unknown_")
 
 
@@ -92,22 +146,29 @@ class SynthConfig:
     @classmethod
     def small(cls, **overrides: Any) -> SynthConfig:
         """A quick preset for tests: 8 trained + 2 unheard speakers, 2 takes (260 clips)."""
-        return cls(**{"n_speakers": 8, "n_unheard": 2, "takes": 2, "unknown": 4, "silence": 2,
-                      **overrides})  # fmt: skip
+        return cls(
+            **{"n_speakers": 8, "n_unheard": 2, "takes": 2, "unknown": 4, "silence": 2, **overrides}
+        )
 
     def validate(self) -> None:
         total = self.train_frac + self.val_frac + self.test_frac
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train_frac + val_frac + test_frac must be 1, got {total:g}")
-        for lo, hi in (("snr_db_min", "snr_db_max"), ("gain_db_min", "gain_db_max"),
-                       ("rate_min", "rate_max")):  # fmt: skip
+        for lo, hi in (
+            ("snr_db_min", "snr_db_max"),
+            ("gain_db_min", "gain_db_max"),
+            ("rate_min", "rate_max"),
+        ):
             if getattr(self, lo) > getattr(self, hi):
                 raise ValueError(f"{lo} ({getattr(self, lo)}) is above {hi} ({getattr(self, hi)})")
 
     def key(self) -> str:
         """Cache key: a hash of every field, the generator version and the espeak-ng data."""
-        blob = {"cfg": dataclasses.asdict(self), "format": FORMAT_VERSION,
-                "espeak": version("espeakng-loader")}  # fmt: skip
+        blob = {
+            "cfg": dataclasses.asdict(self),
+            "format": FORMAT_VERSION,
+            "espeak": version("espeakng-loader"),
+        }
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -134,11 +195,17 @@ def make_speakers(cfg: SynthConfig) -> list[Speaker]:
     n = cfg.n_speakers + cfg.n_unheard
     pick = rng.choice(len(combos), n, replace=n > len(combos))
     return [
-        Speaker(name=f"spk{i:02d}", voice=combos[c], pitch=50 + cfg.pitch_spread * rng.uniform(-1, 1),
-                pitch_range=rng.uniform(25, 75), rate=rng.uniform(cfg.rate_min, cfg.rate_max),
-                formant=1 + cfg.formant_spread * rng.uniform(-1, 1), unheard=i >= cfg.n_speakers)
+        Speaker(
+            name=f"spk{i:02d}",
+            voice=combos[c],
+            pitch=50 + cfg.pitch_spread * rng.uniform(-1, 1),
+            pitch_range=rng.uniform(25, 75),
+            rate=rng.uniform(cfg.rate_min, cfg.rate_max),
+            formant=1 + cfg.formant_spread * rng.uniform(-1, 1),
+            unheard=i >= cfg.n_speakers,
+        )
         for i, c in enumerate(pick)
-    ]  # fmt: skip
+    ]
 
 
 def _clip_plan(cfg: SynthConfig, rng: np.random.Generator) -> list[tuple[int, str, int]]:
@@ -160,8 +227,10 @@ def _assign_splits(keyword: np.ndarray, cfg: SynthConfig, rng: np.random.Generat
     first = order[np.unique(keyword[order], return_index=True)[1]]  # one random clip per label
     n_train = n - n_test - n_val - len(first)
     if n_train < 0:
-        raise ValueError(f"{n} clips per speaker cannot give every label a train clip and "
-                         f"{n_test} test clips; raise takes or train_frac")  # fmt: skip
+        raise ValueError(
+            f"{n} clips per speaker cannot give every label a train clip and "
+            f"{n_test} test clips; raise takes or train_frac"
+        )
     out = np.empty(n, dtype="U7")
     out[first] = "train"
     out[order[~np.isin(order, first)]] = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
@@ -202,8 +271,9 @@ def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
     }
 
 
-def _render(tts: Any, spk: Speaker, word: str, cfg: SynthConfig, k: float,
-            rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+def _render(
+    tts: Any, spk: Speaker, word: str, cfg: SynthConfig, k: float, rng: np.random.Generator
+) -> np.ndarray:
     """One take of `word` by `spk` with jitter of strength k: (L,) float32 at 16 kHz, trimmed."""
     jit = rng.uniform(-1, 1, 4) * k
     pitch = np.clip(spk.pitch + cfg.pitch_jitter * jit[0], 0, 100)
@@ -229,15 +299,21 @@ def cache_root(cache_dir: str | Path | None = None) -> Path:
 def _load(path: Path) -> SpeechData:
     with np.load(path, allow_pickle=False) as z:
         return SpeechData(
-            waves=z["waves"].astype(np.float32) / np.float32(32768.0), keyword=z["keyword"],
-            speaker=z["speaker"], take=z["take"], split=z["split"], word=z["word"],
-            keyword_names=list(KWS_LABELS), speaker_names=z["speaker_names"].tolist(),
+            waves=z["waves"].astype(np.float32) / np.float32(32768.0),
+            keyword=z["keyword"],
+            speaker=z["speaker"],
+            take=z["take"],
+            split=z["split"],
+            word=z["word"],
+            keyword_names=list(KWS_LABELS),
+            speaker_names=z["speaker_names"].tolist(),
             name="synthetic",
-        )  # fmt: skip
+        )
 
 
-def build_synthetic(cfg: SynthConfig | None = None,
-                    cache_dir: str | Path | None = None) -> SpeechData:  # fmt: skip
+def build_synthetic(
+    cfg: SynthConfig | None = None, cache_dir: str | Path | None = None
+) -> SpeechData:
     """The synthetic data set for `cfg` (default SynthConfig()), from the disk cache when there.
 
     A cache miss synthesises in a fresh `python -m speechforget.data.synthetic` process
@@ -256,12 +332,20 @@ def build_synthetic(cfg: SynthConfig | None = None,
     root = str(Path(__file__).resolve().parents[2])  # so the child finds this package
     paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    cmd = [sys.executable, "-m", "speechforget.data.synthetic", "--out", str(path),
-           "--config", json.dumps(dataclasses.asdict(cfg))]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "speechforget.data.synthetic",
+        "--out",
+        str(path),
+        "--config",
+        json.dumps(dataclasses.asdict(cfg)),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0 or not path.exists():
-        raise RuntimeError(f"synthetic data build failed (exit {proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")  # fmt: skip
+        raise RuntimeError(
+            f"synthetic data build failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     return _load(path)
 
 

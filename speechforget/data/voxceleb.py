@@ -25,8 +25,10 @@ from speechforget.data.npz_cache import cached, per_class_subset
 
 DEFAULT_SECONDS = 3.0
 SPLIT_CODES = {"1": "train", "2": "val", "3": "test"}
-LAYOUT_HELP = ("expected <dir>/iden_split.txt (lines '1 id10001/1zcIwhmdeo4/00001.wav') and "
-               "the wav files under <dir>/wav/ or <dir>/, or a folder of parquet files")  # fmt: skip
+LAYOUT_HELP = (
+    "expected <dir>/iden_split.txt (lines '1 id10001/1zcIwhmdeo4/00001.wav') and "
+    "the wav files under <dir>/wav/ or <dir>/, or a folder of parquet files"
+)
 
 
 def _parse_arg(arg: str) -> tuple[Path, float]:
@@ -70,8 +72,9 @@ def _decode_all(entries: list[tuple[str, str]], wav_root: Path, n: int, name: st
         parts = rel.split("/")
         stem = Path(parts[-1]).stem
         waves.append(fit_clip(x, n))
-        meta.append((split, spk_index[parts[0]], int(stem) if stem.isdigit() else 0,
-                     "/".join(parts[1:])))  # fmt: skip
+        meta.append(
+            (split, spk_index[parts[0]], int(stem) if stem.isdigit() else 0, "/".join(parts[1:]))
+        )
     if bad:
         warnings.warn(
             f"skipped {len(bad)} missing or unreadable file(s), e.g. {bad[0]}", stacklevel=3
@@ -85,8 +88,10 @@ def _decode_all(entries: list[tuple[str, str]], wav_root: Path, n: int, name: st
         take=np.array([m[2] for m in meta], np.int64),
         split=np.array([m[0] for m in meta], dtype="U7"),
         word=np.array([m[3] for m in meta]),
-        keyword_names=[], speaker_names=speakers, name=name,
-    )  # fmt: skip
+        keyword_names=[],
+        speaker_names=speakers,
+        name=name,
+    )
 
 
 def load_voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
@@ -112,8 +117,13 @@ def load_voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
     wav_root = root / "wav" if (root / "wav").is_dir() else root
     n = int(round(seconds * SAMPLE_RATE))
     stat = split_file.stat()
-    key = {"root": str(root.resolve()), "split_file": (stat.st_size, stat.st_mtime_ns),
-           "subset": cfg.subset, "seed": cfg.seed, "n": n}  # fmt: skip
+    key = {
+        "root": str(root.resolve()),
+        "split_file": (stat.st_size, stat.st_mtime_ns),
+        "subset": cfg.subset,
+        "seed": cfg.seed,
+        "n": n,
+    }
     return cached(
         "voxceleb", key, lambda: _decode_all(entries, wav_root, n, f"voxceleb:{root.name}")
     )

@@ -23,7 +23,19 @@ from speechforget.engine.loop import (
 from speechforget.engine.train import accumulate_gradients, batches, fit, seeded, unlearn
 
 __all__ = [
-    "Loop", "RunResult", "StepCallback", "StepLog", "accumulate_gradients", "autocast",
-    "batches", "defer_reads", "fit", "make_optimizer", "predict", "resolve_device", "seeded",
-    "unlearn", "warm_up",
-]  # fmt: skip
+    "Loop",
+    "RunResult",
+    "StepCallback",
+    "StepLog",
+    "accumulate_gradients",
+    "autocast",
+    "batches",
+    "defer_reads",
+    "fit",
+    "make_optimizer",
+    "predict",
+    "resolve_device",
+    "seeded",
+    "unlearn",
+    "warm_up",
+]

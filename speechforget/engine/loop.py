@@ -29,10 +29,13 @@ class StepLog:
 
     def to_dict(self) -> dict:
         return {
-            "step": self.step, "epoch": self.epoch, "forget_loss": self.forget_loss,
-            "retain_loss": self.retain_loss, "elapsed_s": round(self.elapsed_s, 4),
+            "step": self.step,
+            "epoch": self.epoch,
+            "forget_loss": self.forget_loss,
+            "retain_loss": self.retain_loss,
+            "elapsed_s": round(self.elapsed_s, 4),
             "phase": self.phase,
-        }  # fmt: skip
+        }
 
 
 # on_step returns True (or "stop") to ask the loop to stop cleanly after this step.
@@ -51,8 +54,9 @@ class RunResult:
     diverged: bool = False
 
 
-def make_optimizer(params, lr: float, weight_decay: float,
-                   kind: str = "adamw") -> torch.optim.Optimizer:  # fmt: skip
+def make_optimizer(
+    params, lr: float, weight_decay: float, kind: str = "adamw"
+) -> torch.optim.Optimizer:
     """AdamW (the recipe's), or SGD with momentum 0.9 (weight decay: decoupled in AdamW, L2 in SGD).
 
     SGD moves each weight in proportion to its gradient, so the converged weights of an
@@ -84,8 +88,13 @@ class Loop:
 
     SYNC_EVERY = 25
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig, total_steps: int,
-                 on_step: StepCallback | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        cfg: TrainConfig,
+        total_steps: int,
+        on_step: StepCallback | None = None,
+    ) -> None:
         self.model, self.cfg, self.on_step = model, cfg, on_step
         self.device = resolve_device(cfg.device)
         self.total_steps = total_steps
@@ -97,9 +106,13 @@ class Loop:
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
 
-    def backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer,
-                      after_backward: Callable[[], None] | None = None,
-                      after_step: Callable[[], None] | None = None) -> None:  # fmt: skip
+    def backward_step(
+        self,
+        loss: torch.Tensor,
+        opt: torch.optim.Optimizer,
+        after_backward: Callable[[], None] | None = None,
+        after_step: Callable[[], None] | None = None,
+    ) -> None:
         """zero_grad, backward, optional gradient hook, clip, step, optional post-step hook."""
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -111,16 +124,30 @@ class Loop:
         if after_step is not None:
             after_step()
 
-    def log(self, epoch: int, forget_loss: torch.Tensor | float | None,
-            retain_loss: torch.Tensor | float | None, phase: str = "train",
-            objective: torch.Tensor | None = None) -> bool:  # fmt: skip
+    def log(
+        self,
+        epoch: int,
+        forget_loss: torch.Tensor | float | None,
+        retain_loss: torch.Tensor | float | None,
+        phase: str = "train",
+        objective: torch.Tensor | None = None,
+    ) -> bool:
         """Record one step; True when the run must stop (callback asked, budget hit, or
         a non-finite `objective` read back)."""
         r = self.result
         r.steps += 1
         finite = None if objective is None else torch.isfinite(objective.detach())
-        self._pending.append((r.steps, epoch, _detached(forget_loss), _detached(retain_loss),
-                              self.elapsed(), phase, finite))  # fmt: skip
+        self._pending.append(
+            (
+                r.steps,
+                epoch,
+                _detached(forget_loss),
+                _detached(retain_loss),
+                self.elapsed(),
+                phase,
+                finite,
+            )
+        )
         if not self.deferred or len(self._pending) >= self.SYNC_EVERY:
             self._flush()
         budget = self.cfg.time_budget_s
@@ -132,13 +159,13 @@ class Loop:
         """Read the pending losses back (one device-to-host copy) and report the steps."""
         pending, self._pending = self._pending, []
         n = len(pending)
-        values = _floats([p[2] for p in pending] + [p[3] for p in pending]
-                         + [p[6] for p in pending])  # fmt: skip
+        values = _floats(
+            [p[2] for p in pending] + [p[3] for p in pending] + [p[6] for p in pending]
+        )
         if any(v is not None and not v for v in values[2 * n :]):
             self.result.diverged = True
         for i, (step, epoch, _, _, elapsed, phase, _) in enumerate(pending):
-            entry = StepLog(step, epoch, values[i], values[n + i], elapsed, phase,
-                            self.total_steps)  # fmt: skip
+            entry = StepLog(step, epoch, values[i], values[n + i], elapsed, phase, self.total_steps)
             self.result.history.append(entry)
             if self.on_step is not None and self.on_step(entry):
                 self.result.stopped = True

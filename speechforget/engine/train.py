@@ -15,8 +15,9 @@ from speechforget.engine.device import autocast
 from speechforget.engine.loop import Loop, RunResult, StepCallback, make_optimizer
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator,
-            device: torch.device | None = None) -> Iterator[torch.Tensor]:  # fmt: skip
+def batches(
+    n: int, batch_size: int, generator: torch.Generator, device: torch.device | None = None
+) -> Iterator[torch.Tensor]:
     """Shuffled index batches covering range(n) once (the last one may be short); drawn on
     the CPU, then moved to `device` once per pass (a per-batch copy would sync CUDA)."""
     order = torch.randperm(n, generator=generator)
@@ -34,15 +35,25 @@ def seeded(seed: int) -> contextlib.AbstractContextManager:
     return stack
 
 
-def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-        on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: TrainConfig,
+    on_step: StepCallback | None = None,
+) -> RunResult:
     """Train `model` in place with cross-entropy on (x, y); see _fit."""
     with seeded(cfg.seed):
         return _fit(model, x, y, cfg, on_step)
 
 
-def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-         on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+def _fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: TrainConfig,
+    on_step: StepCallback | None = None,
+) -> RunResult:
     """Train `model` in place with cross-entropy on (x, y).
 
     x: (N, ...) model inputs (already featurized), y: (N,) int64 labels.
@@ -72,15 +83,17 @@ def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     return loop.finish()
 
 
-def unlearn(model: nn.Module, method, data, cfg: TrainConfig,
-            on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+def unlearn(
+    model: nn.Module, method, data, cfg: TrainConfig, on_step: StepCallback | None = None
+) -> RunResult:
     """Run an unlearning method with torch's global generator seeded; see _unlearn."""
     with seeded(cfg.seed):
         return _unlearn(model, method, data, cfg, on_step)
 
 
-def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
-             on_step: StepCallback | None = None) -> RunResult:  # fmt: skip
+def _unlearn(
+    model: nn.Module, method, data, cfg: TrainConfig, on_step: StepCallback | None = None
+) -> RunResult:
     """Run an unlearning `method` (speechforget.methods.base.Method) on `model` in place.
 
     data: a methods.base.UnlearnData (inputs of every clip, Df and Dr positions).
@@ -121,9 +134,12 @@ def _unlearn(model: nn.Module, method, data, cfg: TrainConfig,
     return loop.finish()
 
 
-def accumulate_gradients(model: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
-                         index_batches: Iterable[torch.Tensor],
-                         device: torch.device) -> dict[str, torch.Tensor]:  # fmt: skip
+def accumulate_gradients(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    index_batches: Iterable[torch.Tensor],
+    device: torch.device,
+) -> dict[str, torch.Tensor]:
     """{parameter name: sum over batches of d loss_fn(idx) / d parameter}, from zero.
 
     Runs in eval mode (no dropout, batch-norm statistics untouched) and leaves no

@@ -59,16 +59,22 @@ def check_experiment(cfg: ExperimentConfig) -> None:
     from speechforget.data.splits import ForgetSpec
 
     if cfg.method != "none":
-        METHODS.build(cfg.method, ForgetSpec.parse(cfg.forget).mode, cfg.method_overrides,
-                      cfg.superloss)  # fmt: skip
+        METHODS.build(
+            cfg.method, ForgetSpec.parse(cfg.forget).mode, cfg.method_overrides, cfg.superloss
+        )
 
 
 def unlearn_data(ctx: Context, split: Split) -> UnlearnData:
-    return UnlearnData(x=ctx.x, y=ctx.y, forget=torch.from_numpy(split.forget).long(),
-                       retain=torch.from_numpy(split.retain).long(),
-                       num_classes=ctx.task.num_classes, mode=split.spec.mode,
-                       forgotten_classes=tuple(split.forgotten_classes),
-                       val=torch.from_numpy(split.val).long())  # fmt: skip
+    return UnlearnData(
+        x=ctx.x,
+        y=ctx.y,
+        forget=torch.from_numpy(split.forget).long(),
+        retain=torch.from_numpy(split.retain).long(),
+        num_classes=ctx.task.num_classes,
+        mode=split.spec.mode,
+        forgotten_classes=tuple(split.forgotten_classes),
+        val=torch.from_numpy(split.val).long(),
+    )
 
 
 def trainable_copy(model: Backbone) -> Backbone:
@@ -79,8 +85,13 @@ def trainable_copy(model: Backbone) -> Backbone:
     return twin
 
 
-def run_method(cfg: ExperimentConfig, ctx: Context, split: Split, budget_s: float | None,
-               on_step: Callable[[StepLog], object] | None = None) -> tuple[Backbone, RunResult]:  # fmt: skip
+def run_method(
+    cfg: ExperimentConfig,
+    ctx: Context,
+    split: Split,
+    budget_s: float | None,
+    on_step: Callable[[StepLog], object] | None = None,
+) -> tuple[Backbone, RunResult]:
     """Run cfg.method (with cfg.method_overrides, cfg.superloss) on a copy of the
     original; the mode defaults come from split.spec.mode. Returns the unlearned
     model (CPU, eval mode) and its RunResult; budget_s is the time budget (the gold
@@ -96,6 +107,17 @@ def run_method(cfg: ExperimentConfig, ctx: Context, split: Split, budget_s: floa
 
 
 __all__ = [
-    "METHODS", "MODES", "SL_SUFFIX", "Method", "UnlearnData", "check_experiment",
-    "describe_methods", "get_method", "method_schema", "run_method", "superloss_schema", "trainable_copy", "unlearn_data",
-]  # fmt: skip
+    "METHODS",
+    "MODES",
+    "SL_SUFFIX",
+    "Method",
+    "UnlearnData",
+    "check_experiment",
+    "describe_methods",
+    "get_method",
+    "method_schema",
+    "run_method",
+    "superloss_schema",
+    "trainable_copy",
+    "unlearn_data",
+]

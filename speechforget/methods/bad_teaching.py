@@ -31,7 +31,7 @@ from speechforget.methods.base import (
     mixed,
     n_batches,
     setting,
-)  # fmt: skip
+)
 from speechforget.methods.losses import kl_t_per_sample
 from speechforget.models import build_model
 from speechforget.models.base import Backbone
@@ -57,8 +57,9 @@ def incompetent_teacher(model: Backbone, gen: torch.Generator) -> Backbone:
 
 
 @torch.no_grad()
-def teacher_logits(teacher: Backbone, x: torch.Tensor, idx: torch.Tensor,
-                   batch_size: int) -> torch.Tensor:  # fmt: skip
+def teacher_logits(
+    teacher: Backbone, x: torch.Tensor, idx: torch.Tensor, batch_size: int
+) -> torch.Tensor:
     """(M, C) float32 logits of a frozen teacher, filled in at the rows `idx` (zeros elsewhere)."""
     idx = idx.to(x.device)
     out = None
@@ -80,10 +81,19 @@ class BadTeaching(Method):
     # gold's time; sample (seeds 0-1) gap 3.7 at 0.08: SGD with a cosine decay, a softer
     # teacher (T=4), batch-norm statistics updated, 40% of Dr distilled each epoch
     # (8 epochs on half of Dr at lr 7.5e-3 came closer, 3.2, but took 0.16 of gold's time)
-    defaults = {"sample": {"epochs": 4, "lr": 1.5e-2, "batch_size": 64, "optimizer": "sgd",
-                           "schedule": "cosine", "retain_fraction": 0.4, "T": 4.0,
-                           "freeze_norm": False},
-                "class": {"epochs": 2, "lr": 3e-4, "batch_size": 64}}  # fmt: skip
+    defaults = {
+        "sample": {
+            "epochs": 4,
+            "lr": 1.5e-2,
+            "batch_size": 64,
+            "optimizer": "sgd",
+            "schedule": "cosine",
+            "retain_fraction": 0.4,
+            "T": 4.0,
+            "freeze_norm": False,
+        },
+        "class": {"epochs": 2, "lr": 3e-4, "batch_size": 64},
+    }
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         device = data.x.device
@@ -112,6 +122,9 @@ class BadTeaching(Method):
         good = self.good_out[batch.retain].to(logits.dtype)
         T = self.cfg.T
         # weights nf/B and nr/B: the objective is the mean over the whole mixed batch
-        return Terms(forget=kl_t_per_sample(logits[:nf], bad, T),
-                     retain=kl_t_per_sample(logits[nf:], good, T),
-                     forget_weight=nf / (nf + nr), retain_weight=nr / (nf + nr))  # fmt: skip
+        return Terms(
+            forget=kl_t_per_sample(logits[:nf], bad, T),
+            retain=kl_t_per_sample(logits[nf:], good, T),
+            forget_weight=nf / (nf + nr),
+            retain_weight=nr / (nf + nr),
+        )

@@ -107,8 +107,10 @@ class Terms:
 
     def objective(self) -> torch.Tensor:
         parts = []
-        for raw, obj, w in ((self.forget, self.forget_objective, self.forget_weight),
-                            (self.retain, self.retain_objective, self.retain_weight)):  # fmt: skip
+        for raw, obj, w in (
+            (self.forget, self.forget_objective, self.forget_weight),
+            (self.retain, self.retain_objective, self.retain_weight),
+        ):
             if raw is not None and raw.numel() and w != 0:
                 parts.append(w * (obj if obj is not None else raw).mean())
         if not parts:
@@ -138,12 +140,20 @@ class Method:
     def __init__(self, cfg: UnlearnConfig | None = None) -> None:
         self.cfg = cfg if cfg is not None else self.Config()
 
-    def train_config(self, seed: int = 0, device: str = "auto",
-                     time_budget_s: float | None = None) -> TrainConfig:  # fmt: skip
+    def train_config(
+        self, seed: int = 0, device: str = "auto", time_budget_s: float | None = None
+    ) -> TrainConfig:
         c = self.cfg
-        return TrainConfig(epochs=c.epochs, lr=c.lr, weight_decay=c.weight_decay,
-                           batch_size=c.batch_size, grad_clip=c.grad_clip, seed=seed,
-                           device=device, time_budget_s=time_budget_s)  # fmt: skip
+        return TrainConfig(
+            epochs=c.epochs,
+            lr=c.lr,
+            weight_decay=c.weight_decay,
+            batch_size=c.batch_size,
+            grad_clip=c.grad_clip,
+            seed=seed,
+            device=device,
+            time_budget_s=time_budget_s,
+        )
 
     def run_whole(self, ctx: Any, split: Any, device: str, on_step: Any = None) -> Any:
         """A method that is not a loop on the engine (the gold retrain) returns its
@@ -214,9 +224,15 @@ def cycled(idx: torch.Tensor, batch_size: int, gen: torch.Generator) -> Iterator
         buf = buf[batch_size:]
 
 
-def paired(drive: torch.Tensor, batch_size: int, gen: torch.Generator,
-           other: Iterator[torch.Tensor], drive_is_forget: bool = True, epoch: int = 0,
-           phase: str = "train") -> Iterator[Batch]:  # fmt: skip
+def paired(
+    drive: torch.Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    other: Iterator[torch.Tensor],
+    drive_is_forget: bool = True,
+    epoch: int = 0,
+    phase: str = "train",
+) -> Iterator[Batch]:
     """One pass over `drive` in batches, each paired with the next batch of the `other`
     stream (e.g. `cycled(retain, ...)`, kept by the caller across epochs)."""
     for b in shuffled(drive, batch_size, gen):
@@ -225,8 +241,14 @@ def paired(drive: torch.Tensor, batch_size: int, gen: torch.Generator,
         yield Batch(forget=f, retain=r, epoch=epoch, phase=phase)
 
 
-def mixed(forget: torch.Tensor, retain: torch.Tensor, batch_size: int, gen: torch.Generator,
-          epoch: int = 0, phase: str = "train") -> Iterator[Batch]:  # fmt: skip
+def mixed(
+    forget: torch.Tensor,
+    retain: torch.Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    epoch: int = 0,
+    phase: str = "train",
+) -> Iterator[Batch]:
     """One shuffled pass over the union of `forget` and `retain`, each batch split
     back into its forget and retain positions."""
     union = torch.cat([forget, retain])

@@ -18,7 +18,7 @@ from speechforget.methods.base import (
     UnlearnData,
     n_batches,
     shuffled,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce
 
 

@@ -18,7 +18,7 @@ from speechforget.methods.base import (
     UnlearnData,
     n_batches,
     shuffled,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce
 
 
@@ -32,8 +32,10 @@ class GradAscent(Method):
     label = "Gradient ascent"
     paper = "Thudi et al., Unrolling SGD, EuroS&P 2022"
     Config = GradAscentConfig
-    defaults = {"sample": {"epochs": 2, "lr": 1e-4, "batch_size": 32},
-                "class": {"epochs": 2, "lr": 1e-4, "batch_size": 32}}  # fmt: skip
+    defaults = {
+        "sample": {"epochs": 2, "lr": 1e-4, "batch_size": 32},
+        "class": {"epochs": 2, "lr": 1e-4, "batch_size": 32},
+    }
 
     def total_steps(self, data: UnlearnData) -> int:
         return self.cfg.epochs * n_batches(len(data.forget), self.cfg.batch_size)

@@ -50,7 +50,7 @@ from speechforget.methods.base import (
     cycled,
     paired,
     setting,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce, wrong_labels
 from speechforget.models.base import Backbone
 
@@ -64,17 +64,25 @@ class LossMatchConfig(PairedConfig):
         1.0, "fraction of Dr (seeded) the retain batches are drawn from", min=0.01, max=1.0
     )
     delta: float = setting(
-        1.0, "Huber threshold on the margin gap (quadratic below, linear above)",
-        min=0.01, max=100.0,
-    )  # fmt: skip
+        1.0,
+        "Huber threshold on the margin gap (quadratic below, linear above)",
+        min=0.01,
+        max=100.0,
+    )
     refresh_every: int = setting(
-        1, "re-read the reference losses from the model being unlearned every N epochs "
-        "(0 = keep the original's)", min=0, max=1000,
-    )  # fmt: skip
+        1,
+        "re-read the reference losses from the model being unlearned every N epochs "
+        "(0 = keep the original's)",
+        min=0,
+        max=1000,
+    )
     frozen_blocks: int = setting(
-        0, "keep the first N blocks fixed and compute their outputs once (built-in CNN; "
-        "a backbone without blocks runs whole)", min=0, max=64,
-    )  # fmt: skip
+        0,
+        "keep the first N blocks fixed and compute their outputs once (built-in CNN; "
+        "a backbone without blocks runs whole)",
+        min=0,
+        max=64,
+    )
     eval_mode: bool = setting(True, "run in eval mode (no dropout, stored batch-norm statistics)")
 
 
@@ -103,8 +111,9 @@ def margin_of_loss(loss: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def frozen_prefix_outputs(model: Backbone, x: torch.Tensor, rows: torch.Tensor, k: int,
-                          batch_size: int = 256) -> tuple[nn.Module, torch.Tensor]:  # fmt: skip
+def frozen_prefix_outputs(
+    model: Backbone, x: torch.Tensor, rows: torch.Tensor, k: int, batch_size: int = 256
+) -> tuple[nn.Module, torch.Tensor]:
     """Freeze the model's first k blocks and run them once over x[rows]: (the rest of the
     model, (M, ...) prefix outputs with zeros on the other rows). The prefix is fixed,
     so its outputs are the same at every step."""
@@ -134,10 +143,26 @@ class LossMatch(ForgetPaired):
     # 0-1 class): sample gap 2.5 at 0.08-0.10 of gold's time (35 epochs: 2.4 at 0.09;
     # Huber delta 1: 2.8; all of Dr: same gap, slower; 3 frozen blocks: 4.0);
     # class gap 1.1 at 0.06 (a heavier retain weight keeps the other classes)
-    defaults = {"sample": {"epochs": 30, "lr": 1e-3, "batch_size": 32, "schedule": "cosine",
-                           "retain_fraction": 0.6, "delta": 10.0, "frozen_blocks": 2},
-                "class": {"epochs": 30, "lr": 1e-3, "batch_size": 32, "schedule": "cosine",
-                          "retain_fraction": 0.6, "retain_weight": 4.0, "frozen_blocks": 2}}  # fmt: skip
+    defaults = {
+        "sample": {
+            "epochs": 30,
+            "lr": 1e-3,
+            "batch_size": 32,
+            "schedule": "cosine",
+            "retain_fraction": 0.6,
+            "delta": 10.0,
+            "frozen_blocks": 2,
+        },
+        "class": {
+            "epochs": 30,
+            "lr": 1e-3,
+            "batch_size": 32,
+            "schedule": "cosine",
+            "retain_fraction": 0.6,
+            "retain_weight": 4.0,
+            "frozen_blocks": 2,
+        },
+    }
 
     def train_mode(self, model: nn.Module) -> None:
         if self.cfg.eval_mode:
@@ -188,7 +213,14 @@ class LossMatch(ForgetPaired):
         # the batch; in train mode the batch-norm statistics are the mixed batch's)
         logits, _ = self.rest(self.h[torch.cat([batch.forget, batch.retain])])
         nf = len(batch.forget)
-        gap = F.huber_loss(margin(logits[:nf], data.y[batch.forget]), self.m_star[batch.forget],
-                           reduction="none", delta=self.cfg.delta)  # fmt: skip
-        return Terms(forget=gap, retain=ce(logits[nf:], data.y[batch.retain]),
-                     retain_weight=self.cfg.retain_weight)  # fmt: skip
+        gap = F.huber_loss(
+            margin(logits[:nf], data.y[batch.forget]),
+            self.m_star[batch.forget],
+            reduction="none",
+            delta=self.cfg.delta,
+        )
+        return Terms(
+            forget=gap,
+            retain=ce(logits[nf:], data.y[batch.retain]),
+            retain_weight=self.cfg.retain_weight,
+        )

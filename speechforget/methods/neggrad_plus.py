@@ -19,7 +19,7 @@ from speechforget.methods.base import (
     Terms,
     UnlearnData,
     setting,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce
 
 
@@ -41,14 +41,23 @@ class NegGradPlus(ForgetPaired):
     # sample (scripts/tune_methods.py, seeds 0-1, SuperLoss on: validation gap 5.9 at 0.06 of
     # gold's time): SGD with a cosine decay and a light forget weight; ascent under Adam
     # collapses the model within a few steps at any useful rate
-    defaults = {"sample": {"epochs": 8, "lr": 2e-2, "optimizer": "sgd", "schedule": "cosine",
-                           "forget_weight": 0.3},
-                "class": {"epochs": 2, "lr": 1e-4, "retain_weight": 6.0, "schedule": "cosine"}}  # fmt: skip
+    defaults = {
+        "sample": {
+            "epochs": 8,
+            "lr": 2e-2,
+            "optimizer": "sgd",
+            "schedule": "cosine",
+            "forget_weight": 0.3,
+        },
+        "class": {"epochs": 2, "lr": 1e-4, "retain_weight": 6.0, "schedule": "cosine"},
+    }
 
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])
         logits_r, _ = model(data.x[batch.retain])
-        return Terms(forget=ce(logits_f, data.y[batch.forget]),
-                     retain=ce(logits_r, data.y[batch.retain]),
-                     forget_weight=-self.cfg.forget_weight,
-                     retain_weight=self.cfg.retain_weight)  # fmt: skip
+        return Terms(
+            forget=ce(logits_f, data.y[batch.forget]),
+            retain=ce(logits_r, data.y[batch.retain]),
+            forget_weight=-self.cfg.forget_weight,
+            retain_weight=self.cfg.retain_weight,
+        )

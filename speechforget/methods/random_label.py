@@ -22,7 +22,7 @@ from speechforget.methods.base import (
     Terms,
     UnlearnData,
     setting,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce, wrong_labels
 
 
@@ -43,9 +43,17 @@ class RandomLabel(ForgetPaired):
     # and a cosine decay
     # sample: SGD (steps in proportion to the gradient, gentler on a converged model than
     # Adam's) with more retain clips per step; validation gap 4.6 at 0.08 of gold's time
-    defaults = {"sample": {"epochs": 4, "lr": 6e-3, "optimizer": "sgd", "schedule": "cosine",
-                           "retain_weight": 4.0, "retain_batch_size": 128},
-                "class": {"epochs": 8, "lr": 1e-3, "retain_weight": 6.0, "schedule": "cosine"}}  # fmt: skip
+    defaults = {
+        "sample": {
+            "epochs": 4,
+            "lr": 6e-3,
+            "optimizer": "sgd",
+            "schedule": "cosine",
+            "retain_weight": 4.0,
+            "retain_batch_size": 128,
+        },
+        "class": {"epochs": 8, "lr": 1e-3, "retain_weight": 6.0, "schedule": "cosine"},
+    }
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         # (M,) targets: the true label everywhere except a wrong one on every forget clip
@@ -56,6 +64,8 @@ class RandomLabel(ForgetPaired):
     def loss(self, model: nn.Module, data: UnlearnData, batch: Batch) -> Terms:
         logits_f, _ = model(data.x[batch.forget])
         logits_r, _ = model(data.x[batch.retain])
-        return Terms(forget=ce(logits_f, self.targets[batch.forget]),
-                     retain=ce(logits_r, data.y[batch.retain]),
-                     retain_weight=self.cfg.retain_weight)  # fmt: skip
+        return Terms(
+            forget=ce(logits_f, self.targets[batch.forget]),
+            retain=ce(logits_r, data.y[batch.retain]),
+            retain_weight=self.cfg.retain_weight,
+        )

@@ -70,15 +70,22 @@ class Registry(Mapping):
         _check_choices(cfg)
         return cfg
 
-    def build(self, name: str, mode: str, overrides: Mapping[str, Any] | None = None,
-              superloss: bool = False) -> Method:  # fmt: skip
+    def build(
+        self,
+        name: str,
+        mode: str,
+        overrides: Mapping[str, Any] | None = None,
+        superloss: bool = False,
+    ) -> Method:
         """A ready Method instance; wrapped in SuperLoss when asked (or name ends in +sl)."""
         cls = self.get_method(name)
         method = cls(self.resolve_config(name, mode, overrides))
         if superloss or name.endswith(SL_SUFFIX):
             if cls.name == "retrain":
-                raise ValueError("SuperLoss re-weights a method's per-sample losses; "
-                                 "retrain has none: drop --superloss or '+sl'")  # fmt: skip
+                raise ValueError(
+                    "SuperLoss re-weights a method's per-sample losses; "
+                    "retrain has none: drop --superloss or '+sl'"
+                )
             method = WithSuperLoss(method, superloss_config(overrides))
         return method
 
@@ -112,8 +119,10 @@ def _check_choices(cfg: Any) -> None:
     for f in dataclasses.fields(cfg):
         choices = f.metadata.get("choices")
         if choices and getattr(cfg, f.name) not in choices:
-            raise ValueError(f"setting '{f.name}' must be one of {', '.join(choices)}; "
-                             f"got '{getattr(cfg, f.name)}'")  # fmt: skip
+            raise ValueError(
+                f"setting '{f.name}' must be one of {', '.join(choices)}; "
+                f"got '{getattr(cfg, f.name)}'"
+            )
 
 
 def superloss_config(overrides: Mapping[str, Any] | None = None) -> SuperLossConfig:
@@ -132,7 +141,11 @@ def _schema(cls: type, resolved: Any) -> list[dict[str, Any]]:
     out = []
     for name, meta in field_help(cls).items():
         t = hints[name]
-        row = {**meta, "name": name, "default": getattr(resolved, name),
-               "type": t.__name__ if isinstance(t, type) else str(t)}  # fmt: skip
+        row = {
+            **meta,
+            "name": name,
+            "default": getattr(resolved, name),
+            "type": t.__name__ if isinstance(t, type) else str(t),
+        }
         out.append(row)
     return out

@@ -27,10 +27,18 @@ class Retrain(Method):
     Config = RetrainConfig
     defaults = {"sample": {}, "class": {}}
 
-    def run_whole(self, ctx: Any, split: Any, device: str,
-                  on_step: Any = None) -> tuple[Backbone, RunResult]:  # fmt: skip
+    def run_whole(
+        self, ctx: Any, split: Any, device: str, on_step: Any = None
+    ) -> tuple[Backbone, RunResult]:
         from speechforget.originals import gold_retrain
 
-        gold = gold_retrain(ctx.original, ctx.task, ctx.x, split.retain, on_step,
-                            use_cache=self.cfg.use_cache, device=device)  # fmt: skip
+        gold = gold_retrain(
+            ctx.original,
+            ctx.task,
+            ctx.x,
+            split.retain,
+            on_step,
+            use_cache=self.cfg.use_cache,
+            device=device,
+        )
         return gold.model, gold.run or RunResult(time_s=float(gold.meta["time_s"]))

@@ -24,8 +24,9 @@ from speechforget.methods.random_label import RandomLabel, RandomLabelConfig
 class SalUnConfig(RandomLabelConfig):
     """Random labels with a saliency mask."""
 
-    mask_ratio: float = setting(0.5, "fraction of the weights that may move (most salient first)",
-                                min=0.01, max=1.0)  # fmt: skip
+    mask_ratio: float = setting(
+        0.5, "fraction of the weights that may move (most salient first)", min=0.01, max=1.0
+    )
 
 
 def saliency_mask(grads: dict[str, torch.Tensor], ratio: float) -> dict[str, torch.Tensor]:
@@ -48,9 +49,17 @@ class SalUn(RandomLabel):
     Config = SalUnConfig
     # scripts/tune_methods.py, validation gaps: class (seed 0) 2.2 at 0.06 of gold's time;
     # sample (seeds 0-1) 4.9 at 0.07 with random labels' sample settings
-    defaults = {"sample": {"epochs": 4, "lr": 6e-3, "optimizer": "sgd", "schedule": "cosine",
-                           "retain_weight": 4.0, "retain_batch_size": 128},
-                "class": {"epochs": 8, "lr": 3e-4, "retain_weight": 6.0, "schedule": "cosine"}}  # fmt: skip
+    defaults = {
+        "sample": {
+            "epochs": 4,
+            "lr": 6e-3,
+            "optimizer": "sgd",
+            "schedule": "cosine",
+            "retain_weight": 4.0,
+            "retain_batch_size": 128,
+        },
+        "class": {"epochs": 8, "lr": 3e-4, "retain_weight": 6.0, "schedule": "cosine"},
+    }
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         super().setup(model, data, gen)

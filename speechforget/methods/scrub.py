@@ -27,7 +27,7 @@ from speechforget.methods.base import (
     n_batches,
     setting,
     shuffled,
-)  # fmt: skip
+)
 from speechforget.methods.losses import ce, kl_t_per_sample
 from speechforget.originals import frozen_copy
 
@@ -41,8 +41,9 @@ class ScrubConfig(UnlearnConfig):
     T: float = setting(4.0, "distillation temperature", min=0.1, max=20.0)
     alpha: float = setting(0.5, "weight of the KL on Dr in the min step", min=0.0, max=10.0)
     gamma: float = setting(1.0, "weight of the CE on Dr in the min step", min=0.0, max=10.0)
-    retain_fraction: float = setting(1.0, "fraction of Dr each min epoch visits (a fresh draw "
-                                     "each epoch)", min=0.01, max=1.0)  # fmt: skip
+    retain_fraction: float = setting(
+        1.0, "fraction of Dr each min epoch visits (a fresh draw each epoch)", min=0.01, max=1.0
+    )
 
 
 class Scrub(Method):
@@ -52,8 +53,10 @@ class Scrub(Method):
     Config = ScrubConfig
     # sample: lr 5e-4 collapses the model (validation gap 25.9), 2e-4 barely moves it (6.4,
     # the original's own gap is about 6): scripts/tune_methods.py, seeds 0-1
-    defaults = {"sample": {"epochs": 2, "msteps": 1, "lr": 2e-4},
-                "class": {"epochs": 2, "msteps": 1, "lr": 5e-4}}  # fmt: skip
+    defaults = {
+        "sample": {"epochs": 2, "msteps": 1, "lr": 2e-4},
+        "class": {"epochs": 2, "msteps": 1, "lr": 5e-4},
+    }
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         self.teacher = frozen_copy(model)

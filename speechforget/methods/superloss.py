@@ -40,11 +40,23 @@ _BRANCH = float(np.nextafter(-1 / math.e, 0.0))
 
 @dataclass
 class SuperLossConfig:
-    sl_lambda: float = field(default=1.0, metadata={
-        "help": "SuperLoss regulariser lambda_SL (larger = weights closer to 1)",
-        "min": 1e-3, "max": 100.0, "log": True})  # fmt: skip
-    sl_momentum: float = field(default=0.9, metadata={
-        "help": "momentum of the running mean tau of each loss term", "min": 0.0, "max": 0.999})  # fmt: skip
+    sl_lambda: float = field(
+        default=1.0,
+        metadata={
+            "help": "SuperLoss regulariser lambda_SL (larger = weights closer to 1)",
+            "min": 1e-3,
+            "max": 100.0,
+            "log": True,
+        },
+    )
+    sl_momentum: float = field(
+        default=0.9,
+        metadata={
+            "help": "momentum of the running mean tau of each loss term",
+            "min": 0.0,
+            "max": 0.999,
+        },
+    )
 
 
 def sigma(loss: torch.Tensor, tau: float, lam: float) -> torch.Tensor:
@@ -83,8 +95,10 @@ class WithSuperLoss(Method):
         self.cfg = inner.cfg
         self.name, self.label = f"{inner.name}+sl", f"{inner.label} + SuperLoss"
         self.paper, self.Config = inner.paper, inner.Config
-        self.tau = {"forget": RunningMean(self.sl.sl_momentum),
-                    "retain": RunningMean(self.sl.sl_momentum)}  # fmt: skip
+        self.tau = {
+            "forget": RunningMean(self.sl.sl_momentum),
+            "retain": RunningMean(self.sl.sl_momentum),
+        }
 
     def train_config(self, *args, **kwargs):
         return self.inner.train_config(*args, **kwargs)

@@ -39,8 +39,9 @@ class Backbone(nn.Module):
         """(prefix, rest) with model(x) == rest(prefix(x)): prefix is the first k blocks
         (shared modules, not copies), whose outputs a method may cache while it keeps
         them frozen. Backbones that cannot be split raise ValueError."""
-        raise ValueError(f"the {self.family} backbone cannot be split into blocks; "
-                         "use frozen_blocks=0")  # fmt: skip
+        raise ValueError(
+            f"the {self.family} backbone cannot be split into blocks; use frozen_blocks=0"
+        )
 
     def reset_head(self, generator: torch.Generator | None = None) -> None:
         """Re-initialise the classification head (Bad-Teaching's incompetent teacher)."""

@@ -62,7 +62,7 @@ _SUPERB = [
         "95M" if arch.endswith("base") else "317M",
         {"ks": "kws", "sid": "sid"}[t],
         base,
-    )  # fmt: skip
+    )
     for t in ("ks", "sid")
     for arch, base in _SUPERB_BASE.items()
 ]
@@ -71,12 +71,28 @@ BACKBONES: dict[str, BackboneInfo] = {b.name: b for b in _BASES + _SUPERB}
 
 def list_backbones() -> list[dict]:
     """Every backbone a user can pick, the built-in CNN first (for the app and the CLI)."""
-    rows = [{"name": "cnn", "hub_id": None, "family": "cnn", "size": "33k", "task": None,
-             "description": "built-in small CNN on log-mels (shipped, offline)"}]  # fmt: skip
+    rows = [
+        {
+            "name": "cnn",
+            "hub_id": None,
+            "family": "cnn",
+            "size": "33k",
+            "task": None,
+            "description": "built-in small CNN on log-mels (shipped, offline)",
+        }
+    ]
     for b in BACKBONES.values():
         what = f"fine-tuned for {b.task} (SUPERB)" if b.task else "pretrained, fine-tuned here"
-        rows.append({"name": b.name, "hub_id": b.hub_id, "family": b.family, "size": b.size,
-                     "task": b.task, "description": f"{b.hub_id}: {what}"})  # fmt: skip
+        rows.append(
+            {
+                "name": b.name,
+                "hub_id": b.hub_id,
+                "family": b.family,
+                "size": b.size,
+                "task": b.task,
+                "description": f"{b.hub_id}: {what}",
+            }
+        )
     return rows
 
 

@@ -37,8 +37,15 @@ class SmallCNN(Backbone):
     family = "cnn"
     splittable = True
 
-    def __init__(self, num_classes: int, n_mels: int = 40, width: int = 16, embed_dim: int = 64,
-                 dropout: float = 0.1, sample_rate: int = 16_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_classes: int,
+        n_mels: int = 40,
+        width: int = 16,
+        embed_dim: int = 64,
+        dropout: float = 0.1,
+        sample_rate: int = 16_000,
+    ) -> None:
         super().__init__()
         self.num_classes, self.embed_dim = num_classes, embed_dim
         self.n_mels, self.width, self.dropout_p, self.sample_rate = (
@@ -52,9 +59,11 @@ class SmallCNN(Backbone):
         )
         w = width
         self.features = nn.Sequential(
-            _block(1, w, True), _block(w, 2 * w, True), _block(2 * w, 2 * w, True),
+            _block(1, w, True),
+            _block(w, 2 * w, True),
+            _block(2 * w, 2 * w, True),
             _block(2 * w, embed_dim, False),
-        )  # fmt: skip
+        )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(embed_dim, num_classes)
 
@@ -82,6 +91,10 @@ class SmallCNN(Backbone):
 
     def spec(self) -> dict:
         return {
-            "family": self.family, "num_classes": self.num_classes, "n_mels": self.n_mels,
-            "width": self.width, "embed_dim": self.embed_dim, "dropout": self.dropout_p,
-        }  # fmt: skip
+            "family": self.family,
+            "num_classes": self.num_classes,
+            "n_mels": self.n_mels,
+            "width": self.width,
+            "embed_dim": self.embed_dim,
+            "dropout": self.dropout_p,
+        }

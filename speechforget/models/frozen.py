@@ -53,8 +53,9 @@ def encoder_features(model, x: torch.Tensor) -> torch.Tensor:
     was_training = model.training
     model.eval()
     # (B, layers, D), a few clips at a time: every layer's (T, D) states are large
-    states = torch.cat([model.layer_states(x[i : i + CHUNK]).mean(dim=2).float()
-                        for i in range(0, len(x), CHUNK)])  # fmt: skip
+    states = torch.cat(
+        [model.layer_states(x[i : i + CHUNK]).mean(dim=2).float() for i in range(0, len(x), CHUNK)]
+    )
     model.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({"states": states.cpu().contiguous()}, str(path))

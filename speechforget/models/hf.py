@@ -27,8 +27,17 @@ from speechforget.models.hf_configs import config_from_dict
 from speechforget.models.whisper import log_mel, mel_filters, pad_frames
 
 FAMILY_NAMES = ("wav2vec2", "hubert", "whisper")
-_NOT_STORED = ("architectures", "transformers_version", "model_type", "id2label", "label2id",
-               "_name_or_path", "torch_dtype", "dtype", "num_labels")  # fmt: skip
+_NOT_STORED = (
+    "architectures",
+    "transformers_version",
+    "model_type",
+    "id2label",
+    "label2id",
+    "_name_or_path",
+    "torch_dtype",
+    "dtype",
+    "num_labels",
+)
 
 
 def config_dict(config) -> dict:
@@ -42,14 +51,21 @@ def _new_net(config, init: str | None) -> nn.Module:
 
     if init is None:
         return Auto.from_config(config)
-    return load_from(Auto.from_pretrained, init, config=config, ignore_mismatched_sizes=True,
-                     dtype=torch.float32)  # fmt: skip
+    return load_from(
+        Auto.from_pretrained, init, config=config, ignore_mismatched_sizes=True, dtype=torch.float32
+    )
 
 
 class HFBackbone(Backbone):
-    def __init__(self, net: nn.Module, family: str, init: str | None = None,
-                 do_normalize: bool = True, frozen_encoder: bool = False,
-                 freeze_feature_encoder: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        net: nn.Module,
+        family: str,
+        init: str | None = None,
+        do_normalize: bool = True,
+        frozen_encoder: bool = False,
+        freeze_feature_encoder: bool = True,
+    ) -> None:
         super().__init__()
         if family not in FAMILY_NAMES:
             raise ValueError(f"unknown family '{family}'; choose one of {', '.join(FAMILY_NAMES)}")
@@ -71,8 +87,14 @@ class HFBackbone(Backbone):
         config = config_from_dict(spec["family"], spec["config"])
         config.num_labels = int(spec["num_classes"])
         net = _new_net(config, spec.get("init"))
-        model = cls(net, spec["family"], spec.get("init"), spec.get("do_normalize", True),
-                    spec.get("frozen_encoder", False), spec.get("freeze_feature_encoder", True))  # fmt: skip
+        model = cls(
+            net,
+            spec["family"],
+            spec.get("init"),
+            spec.get("do_normalize", True),
+            spec.get("frozen_encoder", False),
+            spec.get("freeze_feature_encoder", True),
+        )
         model.reset_head()
         return model
 
@@ -161,8 +183,11 @@ class HFBackbone(Backbone):
 
     def spec(self) -> dict:
         return {
-            "family": self.family, "num_classes": self.num_classes, "init": self.init,
-            "config": config_dict(self.net.config), "do_normalize": self.do_normalize,
+            "family": self.family,
+            "num_classes": self.num_classes,
+            "init": self.init,
+            "config": config_dict(self.net.config),
+            "do_normalize": self.do_normalize,
             "frozen_encoder": self.frozen_encoder,
             "freeze_feature_encoder": self.freeze_feature_encoder,
-        }  # fmt: skip
+        }

@@ -18,22 +18,52 @@ CONFIG_CLASSES: dict[str, type[PretrainedConfig]] = {
 }
 
 _TINY = {
-    "wav2vec2": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-                     num_conv_pos_embedding_groups=2, classifier_proj_size=16, vocab_size=8),
-    "hubert": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                   intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-                   num_conv_pos_embedding_groups=2, classifier_proj_size=16, vocab_size=8),
+    "wav2vec2": dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        classifier_proj_size=16,
+        vocab_size=8,
+    ),
+    "hubert": dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        classifier_proj_size=16,
+        vocab_size=8,
+    ),
     # max_source_positions=100 -> the encoder wants 200 mel frames (2 s) instead of 3,000 (30 s)
-    "whisper": dict(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64,
-                    decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=64,
-                    max_source_positions=100, max_target_positions=32, num_mel_bins=80,
-                    classifier_proj_size=16, vocab_size=64, pad_token_id=0, bos_token_id=1,
-                    eos_token_id=2, decoder_start_token_id=1),
-}  # fmt: skip
+    "whisper": dict(
+        d_model=32,
+        encoder_layers=2,
+        encoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=64,
+        max_source_positions=100,
+        max_target_positions=32,
+        num_mel_bins=80,
+        classifier_proj_size=16,
+        vocab_size=64,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
+    ),
+}
 
-_LARGE = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-              intermediate_size=4096)  # fmt: skip
+_LARGE = dict(
+    hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096
+)
 _LAYER_NORM = dict(feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True)
 
 # short backbone name -> (family, overrides of the config class defaults). The class
@@ -52,7 +82,7 @@ _REAL: dict[str, tuple[str, dict]] = {
             intermediate_size=5120,
             **_LAYER_NORM,
         ),
-    ),  # fmt: skip
+    ),
     "whisper-tiny": (
         "whisper",
         dict(
@@ -64,7 +94,7 @@ _REAL: dict[str, tuple[str, dict]] = {
             decoder_attention_heads=6,
             decoder_ffn_dim=1536,
         ),
-    ),  # fmt: skip
+    ),
     "whisper-base": (
         "whisper",
         dict(
@@ -76,7 +106,7 @@ _REAL: dict[str, tuple[str, dict]] = {
             decoder_attention_heads=8,
             decoder_ffn_dim=2048,
         ),
-    ),  # fmt: skip
+    ),
 }
 
 

@@ -18,8 +18,9 @@ def build_hf(spec: dict) -> Backbone:
     return HFBackbone.from_spec(spec)
 
 
-def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | None = None,
-                             **kwargs) -> Trained:  # fmt: skip
+def load_original_checkpoint(
+    backbone: str, task: TaskData, checkpoint: str | None = None, **kwargs
+) -> Trained:
     """The original of a transformer backbone (see models/pretrained.py)."""
     from speechforget.models.pretrained import load_original_checkpoint as load
 

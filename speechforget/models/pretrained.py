@@ -127,23 +127,37 @@ def fresh_spec(source: str, config, num_classes: int, frozen: bool = False) -> d
     """The spec of a model with `source`'s pretrained encoder and a new head of num_classes."""
     family = config.model_type
     return {
-        "family": family, "num_classes": num_classes, "init": source,
+        "family": family,
+        "num_classes": num_classes,
+        "init": source,
         "config": config_dict(config),
-        "do_normalize": _do_normalize(source, family), "frozen_encoder": frozen,
+        "do_normalize": _do_normalize(source, family),
+        "frozen_encoder": frozen,
         "freeze_feature_encoder": True,
-    }  # fmt: skip
+    }
 
 
 def original_meta(task: TaskData, backbone: str, recipe: TrainConfig, **extra) -> dict:
-    return {"task": task.task, "backbone": backbone, "class_names": task.class_names,
-            "recipe": dataclasses.asdict(recipe), "data": task.data.name,
-            "data_checksum": task.data.checksum(), "n_train": int(len(task.where("train"))),
-            **extra}  # fmt: skip
+    return {
+        "task": task.task,
+        "backbone": backbone,
+        "class_names": task.class_names,
+        "recipe": dataclasses.asdict(recipe),
+        "data": task.data.name,
+        "data_checksum": task.data.checksum(),
+        "n_train": int(len(task.where("train"))),
+        **extra,
+    }
 
 
-def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | None = None,
-                             recipe: TrainConfig | None = None, on_step=None,
-                             device: str = "auto") -> Trained:  # fmt: skip
+def load_original_checkpoint(
+    backbone: str,
+    task: TaskData,
+    checkpoint: str | None = None,
+    recipe: TrainConfig | None = None,
+    on_step=None,
+    device: str = "auto",
+) -> Trained:
     """The original model of a transformer backbone on `task` (see module docstring)."""
     from transformers import AutoConfig
 
@@ -158,11 +172,15 @@ def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | No
     source = checkpoint or info.hub_id
     config = load_from(AutoConfig.from_pretrained, source)
     if info is not None and config.model_type != info.family:
-        raise ValueError(f"--backbone {name} is a {info.family} model but '{source}' holds a "
-                         f"{config.model_type} model; pick the matching --backbone")  # fmt: skip
+        raise ValueError(
+            f"--backbone {name} is a {info.family} model but '{source}' holds a "
+            f"{config.model_type} model; pick the matching --backbone"
+        )
     if info is not None and info.task is not None and info.task != task.task:
-        raise ValueError(f"{name} is fine-tuned for {info.task}; use --task {info.task} or a "
-                         "pretrained backbone (e.g. hubert-base)")  # fmt: skip
+        raise ValueError(
+            f"{name} is fine-tuned for {info.task}; use --task {info.task} or a "
+            "pretrained backbone (e.g. hubert-base)"
+        )
     recipe = recipe or default_recipe(backbone)
     dev = str(resolve_device(device))
     rows = label_mapping(config, task.class_names)
@@ -170,14 +188,29 @@ def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | No
         init, note = _init_of(source, info, frozen)
         model = _ready_original(source, config, rows, init, frozen)
         x = featurize(model, task.waves, dev)
-        meta = original_meta(task, backbone, recipe, spec=model.spec(), source=source, ready=True,
-                             init_note=note, metrics=original_metrics(model, task, x, dev))  # fmt: skip
+        meta = original_meta(
+            task,
+            backbone,
+            recipe,
+            spec=model.spec(),
+            source=source,
+            ready=True,
+            init_note=note,
+            metrics=original_metrics(model, task, x, dev),
+        )
         return Trained(model.cpu().eval(), meta)
     if info is not None and info.task is not None:
         raise ValueError(f"{source} has no classifier for this data set's labels")
     spec = fresh_spec(source, config, task.num_classes, frozen)
-    key = json.dumps([spec, _stamp(source), original_meta(task, backbone,
-                      dataclasses.replace(recipe, device="-"))], sort_keys=True, default=str)  # fmt: skip
+    key = json.dumps(
+        [
+            spec,
+            _stamp(source),
+            original_meta(task, backbone, dataclasses.replace(recipe, device="-")),
+        ],
+        sort_keys=True,
+        default=str,
+    )
     path = (
         cache_dir()
         / "originals"
@@ -189,12 +222,24 @@ def load_original_checkpoint(backbone: str, task: TaskData, checkpoint: str | No
     x = featurize(build_model(spec), task.waves, dev)
     train = task.where("train")
     t0 = time.perf_counter()
-    model, run = train_model(spec, dataclasses.replace(recipe, device=device), x[train],
-                             torch.from_numpy(task.y[train]), on_step)  # fmt: skip
+    model, run = train_model(
+        spec,
+        dataclasses.replace(recipe, device=device),
+        x[train],
+        torch.from_numpy(task.y[train]),
+        on_step,
+    )
     # "spec" keys the gold-retrain cache (originals.gold_key): one entry per model
-    meta = original_meta(task, backbone, recipe, spec=model.spec(), source=source, ready=False,
-                         train_time_s=round(time.perf_counter() - t0, 2),
-                         metrics=original_metrics(model, task, x, dev))  # fmt: skip
+    meta = original_meta(
+        task,
+        backbone,
+        recipe,
+        spec=model.spec(),
+        source=source,
+        ready=False,
+        train_time_s=round(time.perf_counter() - t0, 2),
+        metrics=original_metrics(model, task, x, dev),
+    )
     if not run.stopped:
         save_checkpoint(model, path, meta)
     return Trained(model, meta, run)
@@ -206,8 +251,11 @@ def _stamp(source: str) -> list:
     path = Path(source).expanduser()
     if not path.is_dir():
         return []
-    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.iterdir())
-            if f.is_file()]  # fmt: skip
+    return [
+        (f.name, f.stat().st_size, f.stat().st_mtime_ns)
+        for f in sorted(path.iterdir())
+        if f.is_file()
+    ]
 
 
 def _known(name: str) -> bool:

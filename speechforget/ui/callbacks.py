@@ -26,8 +26,20 @@ from speechforget.ui.panels import Panels
 from speechforget.ui.state import Session, SessionStore
 from speechforget.viz.style import empty_figure
 
-RUN_KEYS = ("session", "status", "loss", "metrics", "confusion", "mia", "embedding", "clips",
-            "runs", "report", "checkpoint", "run_id")  # fmt: skip
+RUN_KEYS = (
+    "session",
+    "status",
+    "loss",
+    "metrics",
+    "confusion",
+    "mia",
+    "embedding",
+    "clips",
+    "runs",
+    "report",
+    "checkpoint",
+    "run_id",
+)
 GOLD_KEYS = ("status", "loss", "metrics", "confusion", "mia", "embedding", "runs", "report")
 PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
 STOP_SETTLE_S = 0.6  # Stop answers after this, so no live update lands after its message
@@ -44,8 +56,10 @@ def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Conte
 
         if not hub_reachable(timeout=2.0):
             what = f"backbone '{backbone}'" if backbone != "cnn" else f"data set '{data}'"
-            raise ValueError(f"{what} needs the Hugging Face Hub, which cannot be reached from "
-                             f"this server (offline). {controls.OFFLINE_HELP}")  # fmt: skip
+            raise ValueError(
+                f"{what} needs the Hugging Face Hub, which cannot be reached from "
+                f"this server (offline). {controls.OFFLINE_HELP}"
+            )
     try:
         return prepare(task, backbone, DataConfig(source=data))
     except ValueError:
@@ -59,9 +73,14 @@ def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Conte
 class App(Panels):
     """Handlers bound to a context provider and a per-session store."""
 
-    def __init__(self, contexts: ContextProvider | None = None, store: SessionStore | None = None,
-                 gpu_phase: Callable | None = None, umap_wait_s: float = 3.0,
-                 projection: str = "auto") -> None:  # fmt: skip
+    def __init__(
+        self,
+        contexts: ContextProvider | None = None,
+        store: SessionStore | None = None,
+        gpu_phase: Callable | None = None,
+        umap_wait_s: float = 3.0,
+        projection: str = "auto",
+    ) -> None:
         self.contexts = contexts or default_contexts
         self.store = store or SessionStore()
         self.params = controls.all_params("class")
@@ -112,18 +131,40 @@ class App(Panels):
 
     # ---- Run: the unlearning phase ------------------------------------------------------------
 
-    def run(self, sid: str | None, backbone: str, data: str, task: str, kind: str,
-            names: list[str] | None, percent: float | None, method: str, superloss: bool,
-            seed: Any, *hp: Any,
-            progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip
+    def run(
+        self,
+        sid: str | None,
+        backbone: str,
+        data: str,
+        task: str,
+        kind: str,
+        names: list[str] | None,
+        percent: float | None,
+        method: str,
+        superloss: bool,
+        seed: Any,
+        *hp: Any,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple]:
         """Stream the unlearning run (live loss curve), then show its figures.
         The gold retrain follows in `gold` (chained after this event)."""
         sid, sess = self.store.get(sid)
         sess.awaiting_gold = False
         out = lambda **kw: self._out(RUN_KEYS, session=sid, **kw)  # noqa: E731
         try:
-            cfg = controls.experiment_config(backbone, task, kind, names, percent, method,
-                                             superloss, seed, self.params, list(hp), data)  # fmt: skip
+            cfg = controls.experiment_config(
+                backbone,
+                task,
+                kind,
+                names,
+                percent,
+                method,
+                superloss,
+                seed,
+                self.params,
+                list(hp),
+                data,
+            )
             ctx = self.context(cfg.task, cfg.backbone, cfg.data.source)
             stop = threading.Event()
             # start_experiment checks the forget choice here, before anything runs
@@ -134,16 +175,24 @@ class App(Panels):
         sess.new_run(stop)
         run_no = sess.runs
         waiting = empty_figure("running…")
-        yield out(status=f"**Starting** {cfg.method} on `{cfg.forget}` …", run_id=run_no,
-                  loss=views.loss_figure(sess.history, {}), metrics=[], confusion=waiting,
-                  mia=waiting, embedding=waiting)  # fmt: skip
+        yield out(
+            status=f"**Starting** {cfg.method} on `{cfg.forget}` …",
+            run_id=run_no,
+            loss=views.loss_figure(sess.history, {}),
+            metrics=[],
+            confusion=waiting,
+            mia=waiting,
+            embedding=waiting,
+        )
         res = yield from self._stream(sess, events, progress, out, "unlearning", run_no)
         if res is None:
             return
         sess.result = res
         if res.stopped:
-            yield out(status="⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. "
-                      "Change the settings and press Run again.")  # fmt: skip
+            yield out(
+                status="⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. "
+                "Change the settings and press Run again."
+            )
             return
         yield from self._show_unlearned(sess, res, out)
 
@@ -173,8 +222,10 @@ class App(Panels):
                     progress(
                         min(log.step / max(total, 1), 1.0), desc=f"{what} step {log.step}/{total}"
                     )
-                    yield out(status=self._live_status(sess, which, log, now - t0),
-                              loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)))  # fmt: skip
+                    yield out(
+                        status=self._live_status(sess, which, log, now - t0),
+                        loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)),
+                    )
             elif event[0] == "tick":
                 if time.monotonic() - last >= 1.0:  # keep the generator responsive to Stop
                     last = time.monotonic()
@@ -216,20 +267,25 @@ class App(Panels):
             if res.config.run_gold
             else "no gold retrain"
         )
-        yield out(status=f"✅ **Unlearned** in {t_u:.1f} s. Figures below; {gold}.",
-                  metrics=views.metrics_rows(report, gold_pending=res.config.run_gold),
-                  confusion=views.confusion_figure(res), mia=views.mia_figure(res),
-                  clips=self._clip_update(res, "forget"), runs=sess.rows,
-                  report=gr.update(value=str(rep), interactive=True),
-                  checkpoint=gr.update(value=str(ckpt), interactive=True))  # fmt: skip
+        yield out(
+            status=f"✅ **Unlearned** in {t_u:.1f} s. Figures below; {gold}.",
+            metrics=views.metrics_rows(report, gold_pending=res.config.run_gold),
+            confusion=views.confusion_figure(res),
+            mia=views.mia_figure(res),
+            clips=self._clip_update(res, "forget"),
+            runs=sess.rows,
+            report=gr.update(value=str(rep), interactive=True),
+            checkpoint=gr.update(value=str(ckpt), interactive=True),
+        )
         fig, sess.projection = views.embedding_figure(res, self.umap_wait_s, self.projection)
         sess.awaiting_gold = res.config.run_gold  # before the last yield: .success(gold) follows it
         yield out(embedding=fig)
 
     # ---- the gold retrain phase -------------------------------------------------------------
 
-    def gold(self, sid: str | None, subset: str = "test",
-             progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip
+    def gold(
+        self, sid: str | None, subset: str = "test", progress: gr.Progress = gr.Progress()
+    ) -> Iterator[tuple]:
         """Retrain the gold model for the last run, then fill in its numbers and gaps."""
         sess = self.store.peek(sid)
         out = lambda **kw: self._out(GOLD_KEYS, **kw)  # noqa: E731
@@ -248,8 +304,10 @@ class App(Panels):
         if res is None:
             return
         if res.stopped:
-            yield out(status="⏹️ **Gold retrain stopped.** The unlearned model's results stay; "
-                      "gaps to gold need the gold model.")  # fmt: skip
+            yield out(
+                status="⏹️ **Gold retrain stopped.** The unlearned model's results stay; "
+                "gaps to gold need the gold model."
+            )
             return
         sess.result = res
         report = explore.report_dict(res)
@@ -259,12 +317,16 @@ class App(Panels):
             sess.rows[-1] = views.run_row(n, report, gold_pending=False)
         avg = (report.get("gap_to_retrain") or {}).get("avg")
         gap = "-" if avg is None else f"{100 * avg:.1f} points"
-        yield out(status=f"✅ **Done.** Gold retrain {res.times.get('retrain', 0):.1f} s · "
-                  f"avg |gap| to gold {gap} (0 is ideal). Try another method or forget set.",
-                  loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)),
-                  metrics=views.metrics_rows(report), confusion=views.confusion_figure(res, subset),
-                  mia=views.mia_figure(res), runs=sess.rows,
-                  report=gr.update(value=str(rep), interactive=True))  # fmt: skip
+        yield out(
+            status=f"✅ **Done.** Gold retrain {res.times.get('retrain', 0):.1f} s · "
+            f"avg |gap| to gold {gap} (0 is ideal). Try another method or forget set.",
+            loss=views.loss_figure(sess.history, sess.totals, self._gold_note(sess)),
+            metrics=views.metrics_rows(report),
+            confusion=views.confusion_figure(res, subset),
+            mia=views.mia_figure(res),
+            runs=sess.rows,
+            report=gr.update(value=str(rep), interactive=True),
+        )
         if sess.projection.startswith("PCA (UMAP still"):  # warming up during the run: redraw
             fig, sess.projection = views.embedding_figure(res, 60.0, self.projection)
             yield out(embedding=fig)

@@ -94,8 +94,16 @@ def _param(method: str, row: dict) -> Param:
     t = row.get("type", "float")
     t = t if t in ("int", "float", "bool", "str") else type(row.get("default")).__name__
     choices = tuple(row["choices"]) if row.get("choices") else None
-    return Param(method, row["name"], t, row.get("default"), row.get("help", ""),
-                 row.get("min"), row.get("max"), choices)  # fmt: skip
+    return Param(
+        method,
+        row["name"],
+        t,
+        row.get("default"),
+        row.get("help", ""),
+        row.get("min"),
+        row.get("max"),
+        choices,
+    )
 
 
 def all_params(mode: str = "class") -> list[Param]:
@@ -224,10 +232,19 @@ def task_choices() -> list[tuple[str, str]]:
     return [(label, key) for key, label in TASK_LABELS.items()]
 
 
-def experiment_config(backbone: str, task: str, kind: str, names: list[str] | None,
-                      percent: float | None, method: str, superloss: bool, seed: Any,
-                      params: list[Param], values: list[Any],
-                      data: str = "synthetic") -> ExperimentConfig:  # fmt: skip
+def experiment_config(
+    backbone: str,
+    task: str,
+    kind: str,
+    names: list[str] | None,
+    percent: float | None,
+    method: str,
+    superloss: bool,
+    seed: Any,
+    params: list[Param],
+    values: list[Any],
+    data: str = "synthetic",
+) -> ExperimentConfig:
     """ExperimentConfig from the control panel; ValueError with a message for bad input."""
     if task not in TASK_LABELS:
         raise ValueError(f"unknown task '{task}'; choose one of {', '.join(TASK_LABELS)}")
@@ -240,8 +257,13 @@ def experiment_config(backbone: str, task: str, kind: str, names: list[str] | No
     if superloss and method in ("retrain", "none"):
         raise ValueError(f"SuperLoss re-weights a method's losses; '{method}' has none: untick it")
     return ExperimentConfig(
-        task=task, backbone=backbone or "cnn", forget=forget_spec(task, kind, names, percent),
-        method=method, method_overrides=overrides_for(method, params, values, superloss),
-        superloss=bool(superloss), seed=seed, device="auto",
+        task=task,
+        backbone=backbone or "cnn",
+        forget=forget_spec(task, kind, names, percent),
+        method=method,
+        method_overrides=overrides_for(method, params, values, superloss),
+        superloss=bool(superloss),
+        seed=seed,
+        device="auto",
         data=DataConfig(source=data or "synthetic"),
-    )  # fmt: skip
+    )

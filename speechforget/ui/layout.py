@@ -32,9 +32,14 @@ def _widget(p: controls.Param) -> gr.components.Component:
     if p.type == "bool":
         return gr.Checkbox(value=bool(p.default), **kw)
     if p.type in ("int", "float"):
-        return gr.Number(value=p.default, minimum=p.min, maximum=p.max,
-                         precision=0 if p.type == "int" else None,
-                         step=1 if p.type == "int" else 0.0001, **kw)  # fmt: skip
+        return gr.Number(
+            value=p.default,
+            minimum=p.min,
+            maximum=p.max,
+            precision=0 if p.type == "int" else None,
+            step=1 if p.type == "int" else 0.0001,
+            **kw,
+        )
     if p.choices:
         return gr.Dropdown(list(p.choices), value=p.default, **kw)
     return gr.Textbox(value="" if p.default is None else str(p.default), **kw)
@@ -64,10 +69,16 @@ def _examples() -> tuple[list[list[str]], list[str]]:
     return [[str(f)] for f in files], [label(f) for f in files]
 
 
-def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws",
-               prefetch: tuple[str, ...] = (), warm_umap: bool = True,
-               max_runs: int | None = None, store: SessionStore | None = None,
-               umap_wait_s: float = 3.0, projection: str = "auto") -> gr.Blocks:  # fmt: skip
+def build_demo(
+    contexts: ContextProvider | None = None,
+    default_task: str = "kws",
+    prefetch: tuple[str, ...] = (),
+    warm_umap: bool = True,
+    max_runs: int | None = None,
+    store: SessionStore | None = None,
+    umap_wait_s: float = 3.0,
+    projection: str = "auto",
+) -> gr.Blocks:
     """The app. `contexts(task, backbone, data) -> pipeline.Context` overrides the built-in data
     (tests pass tiny ones); `prefetch` names other tasks to load in the background after
     launch (they compete with visitors' runs for the CPU, so none by default: a task loads
@@ -97,8 +108,9 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                     _backbone_choices(), value="cnn", label="Backbone", elem_id="backbone"
                 )
                 backbone_note = gr.Markdown(app.on_backbone("cnn"))
-                data_set = gr.Dropdown(controls.data_choices(), value="synthetic",
-                                       label="Data set", elem_id="data-set")  # fmt: skip
+                data_set = gr.Dropdown(
+                    controls.data_choices(), value="synthetic", label="Data set", elem_id="data-set"
+                )
                 data_note = gr.Markdown(app.on_data("synthetic"))
                 task = gr.Radio(
                     controls.task_choices(), value=default_task, label="Task", elem_id="task"
@@ -106,13 +118,28 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                 kind = gr.Radio(
                     kinds, value=kinds[0], label="What to forget", elem_id="forget-kind"
                 )
-                names = gr.Dropdown(controls.forget_names(data, kinds[0]), multiselect=True,
-                                    value=controls.default_names(data, kinds[0]),
-                                    label="Forget these", elem_id="forget-names")  # fmt: skip
-                percent = gr.Slider(1, 50, value=10, step=1, visible=False, elem_id="forget-percent",
-                                    label="% of the training clips to forget (random, seeded)")  # fmt: skip
-                method = gr.Dropdown(controls.method_choices(), value=method0, label="Unlearning method",
-                                     elem_id="method")  # fmt: skip
+                names = gr.Dropdown(
+                    controls.forget_names(data, kinds[0]),
+                    multiselect=True,
+                    value=controls.default_names(data, kinds[0]),
+                    label="Forget these",
+                    elem_id="forget-names",
+                )
+                percent = gr.Slider(
+                    1,
+                    50,
+                    value=10,
+                    step=1,
+                    visible=False,
+                    elem_id="forget-percent",
+                    label="% of the training clips to forget (random, seeded)",
+                )
+                method = gr.Dropdown(
+                    controls.method_choices(),
+                    value=method0,
+                    label="Unlearning method",
+                    elem_id="method",
+                )
                 method_note = gr.Markdown(controls.method_paper(method0))
                 widgets, groups = [], {}
                 with gr.Accordion("Method settings (defaults tuned per mode)", open=False):
@@ -121,8 +148,9 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                             continue
                         with gr.Group(visible=name == method0) as groups[name]:
                             widgets += [_widget(p) for p in params]
-                superloss = gr.Checkbox(False, label="SuperLoss: re-weight per-sample losses",
-                                        elem_id="superloss")  # fmt: skip
+                superloss = gr.Checkbox(
+                    False, label="SuperLoss: re-weight per-sample losses", elem_id="superloss"
+                )
                 with gr.Group(visible=False) as sl_group:
                     widgets += [_widget(p) for p in by_method.get("", [])]
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
@@ -130,101 +158,208 @@ def build_demo(contexts: ContextProvider | None = None, default_task: str = "kws
                     run = gr.Button("Run", variant="primary", elem_id="run")
                     stop = gr.Button("Stop", variant="stop", elem_id="stop")
             with gr.Column(scale=3):
-                status = gr.Markdown("Pick what to forget and a method, then press **Run**.",
-                                     elem_id="status", min_height=48)  # fmt: skip
+                status = gr.Markdown(
+                    "Pick what to forget and a method, then press **Run**.",
+                    elem_id="status",
+                    min_height=48,
+                )
                 loss = gr.Plot(
                     views.loss_figure({}, {}), label="Live loss curves", elem_id="loss-plot"
                 )
-                metrics = gr.Dataframe(headers=views.METRIC_HEADERS, label="Original / unlearned / gold",
-                                       interactive=False, elem_id="metrics", wrap=True,
-                                       column_widths=["30%", "11%", "11%", "13%", "11%", "24%"])  # fmt: skip
+                metrics = gr.Dataframe(
+                    headers=views.METRIC_HEADERS,
+                    label="Original / unlearned / gold",
+                    interactive=False,
+                    elem_id="metrics",
+                    wrap=True,
+                    column_widths=["30%", "11%", "11%", "13%", "11%", "24%"],
+                )
                 gr.Markdown(views.MIA_NOTE, elem_id="mia-note")
         with gr.Row(equal_height=False):
             with gr.Column():
-                cm_subset = gr.Radio(["test", "forget", "retain"], value="test", label="Confusion matrices on",
-                                     elem_id="cm-subset")  # fmt: skip
-                confusion = gr.Plot(views.confusion_figure(None), label="Confusion matrices before / after",
-                                    elem_id="confusion-plot")  # fmt: skip
-        mia = gr.Plot(views.mia_figure(None), elem_id="mia-plot",
-                      label="Membership view: per-sample loss of forget vs retain vs test clips")  # fmt: skip
-        embedding = gr.Plot(views.embedding_figure(None)[0], elem_id="embedding-plot",
-                            label="Embeddings before / after, coloured by class; ◆ = forget clips")  # fmt: skip
+                cm_subset = gr.Radio(
+                    ["test", "forget", "retain"],
+                    value="test",
+                    label="Confusion matrices on",
+                    elem_id="cm-subset",
+                )
+                confusion = gr.Plot(
+                    views.confusion_figure(None),
+                    label="Confusion matrices before / after",
+                    elem_id="confusion-plot",
+                )
+        mia = gr.Plot(
+            views.mia_figure(None),
+            elem_id="mia-plot",
+            label="Membership view: per-sample loss of forget vs retain vs test clips",
+        )
+        embedding = gr.Plot(
+            views.embedding_figure(None)[0],
+            elem_id="embedding-plot",
+            label="Embeddings before / after, coloured by class; ◆ = forget clips",
+        )
         with gr.Tabs():
             with gr.Tab("Play & predict", elem_id="tab-play"):
                 with gr.Row():
-                    clip_subset = gr.Radio(["forget", "retain", "test"], value="forget", label="Clips from",
-                                           elem_id="clip-subset")  # fmt: skip
+                    clip_subset = gr.Radio(
+                        ["forget", "retain", "test"],
+                        value="forget",
+                        label="Clips from",
+                        elem_id="clip-subset",
+                    )
                     clip_pick = gr.Dropdown([], label="Clip", elem_id="clip-pick")
                 with gr.Row():
                     clip_audio = gr.Audio(label="Listen", interactive=False, elem_id="clip-audio")
                     clip_bars = gr.Plot(label="Top predictions before / after", elem_id="clip-bars")
                 clip_caption = gr.Markdown(elem_id="clip-caption")
             with gr.Tab("Your voice", elem_id="tab-voice"):
-                gr.Markdown("Record or upload a clip (wav, flac, ogg, mp3; any sample rate or channel "
-                            "count; the loudest second is used, at most 30 s and 10 MB).")  # fmt: skip
+                gr.Markdown(
+                    "Record or upload a clip (wav, flac, ogg, mp3; any sample rate or channel "
+                    "count; the loudest second is used, at most 30 s and 10 MB)."
+                )
                 with gr.Row():
                     with gr.Column():
-                        clip = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                        label="Your clip", elem_id="clip")  # fmt: skip
-                        said = gr.Dropdown([SAID_ORIGINAL, *data.class_names], value=SAID_ORIGINAL,
-                                           label="What is said (or who speaks)", elem_id="said")  # fmt: skip
+                        clip = gr.Audio(
+                            sources=["upload", "microphone"],
+                            type="filepath",
+                            label="Your clip",
+                            elem_id="clip",
+                        )
+                        said = gr.Dropdown(
+                            [SAID_ORIGINAL, *data.class_names],
+                            value=SAID_ORIGINAL,
+                            label="What is said (or who speaks)",
+                            elem_id="said",
+                        )
                         predict = gr.Button("Predict", variant="primary", elem_id="predict")
                         rows, labels = _examples()
                         if rows:
-                            gr.Examples(rows, inputs=[clip], example_labels=labels, cache_examples=False,
-                                        label="Example clips from the built-in data")  # fmt: skip
+                            gr.Examples(
+                                rows,
+                                inputs=[clip],
+                                example_labels=labels,
+                                cache_examples=False,
+                                label="Example clips from the built-in data",
+                            )
                     with gr.Column():
                         upload_bars = gr.Plot(label="Top predictions", elem_id="upload-bars")
                         verdict = gr.Markdown(elem_id="verdict")
             with gr.Tab("This session's runs", elem_id="tab-runs"):
-                runs = gr.Dataframe(headers=views.RUN_HEADERS, interactive=False, elem_id="runs",
-                                    label="Your runs in this browser session (gaps to gold: lower is better)")  # fmt: skip
+                runs = gr.Dataframe(
+                    headers=views.RUN_HEADERS,
+                    interactive=False,
+                    elem_id="runs",
+                    label="Your runs in this browser session (gaps to gold: lower is better)",
+                )
                 with gr.Row():
                     report = gr.DownloadButton(
                         "Report (JSON)", interactive=False, elem_id="download-report"
                     )
-                    checkpoint = gr.DownloadButton("Unlearned model (safetensors)", interactive=False,
-                                                   elem_id="download-checkpoint")  # fmt: skip
+                    checkpoint = gr.DownloadButton(
+                        "Unlearned model (safetensors)",
+                        interactive=False,
+                        elem_id="download-checkpoint",
+                    )
 
-        comp = dict(session=session, status=status, loss=loss, metrics=metrics, confusion=confusion,
-                    mia=mia, embedding=embedding, clips=clip_pick, runs=runs, report=report,
-                    checkpoint=checkpoint, run_id=run_id)  # fmt: skip
+        comp = dict(
+            session=session,
+            status=status,
+            loss=loss,
+            metrics=metrics,
+            confusion=confusion,
+            mia=mia,
+            embedding=embedding,
+            clips=clip_pick,
+            runs=runs,
+            report=report,
+            checkpoint=checkpoint,
+            run_id=run_id,
+        )
         # runs queue behind each other (max_runs at once); gold retrains have a queue of their
         # own, so a visitor's long retrain never holds up the next visitor's unlearning run
         train = dict(show_progress="minimal", show_progress_on=[status], time_limit=900)
-        run_evt = run.click(app.run, [session, backbone, data_set, task, kind, names, percent, method,
-                                      superloss, seed, *widgets], [comp[k] for k in RUN_KEYS], api_name="run",
-                            concurrency_limit=max_runs, concurrency_id="train", **train)  # fmt: skip
-        gold_evt = run_evt.success(app.gold, [session, cm_subset], [comp[k] for k in GOLD_KEYS],
-                                   api_name="gold", concurrency_limit=1, concurrency_id="gold",
-                                   **train)  # fmt: skip
+        run_evt = run.click(
+            app.run,
+            [
+                session,
+                backbone,
+                data_set,
+                task,
+                kind,
+                names,
+                percent,
+                method,
+                superloss,
+                seed,
+                *widgets,
+            ],
+            [comp[k] for k in RUN_KEYS],
+            api_name="run",
+            concurrency_limit=max_runs,
+            concurrency_id="train",
+            **train,
+        )
+        gold_evt = run_evt.success(
+            app.gold,
+            [session, cm_subset],
+            [comp[k] for k in GOLD_KEYS],
+            api_name="gold",
+            concurrency_limit=1,
+            concurrency_id="gold",
+            **train,
+        )
         # Run comes back when the stopped run has ended: a Run clicked while the old run's
         # cancellation is still in flight would be swallowed by it
-        stop.click(lambda: gr.update(interactive=False), None, run, queue=False,
-                   api_visibility="private")  # fmt: skip
-        stop.click(app.stop, [session, run_id], [status, run], cancels=[run_evt, gold_evt],
-                   api_name="stop", concurrency_limit=None)  # fmt: skip
+        stop.click(
+            lambda: gr.update(interactive=False), None, run, queue=False, api_visibility="private"
+        )
+        stop.click(
+            app.stop,
+            [session, run_id],
+            [status, run],
+            cancels=[run_evt, gold_evt],
+            api_name="stop",
+            concurrency_limit=None,
+        )
 
         private = dict(api_visibility="private", concurrency_limit=4)
-        task.change(app.on_task, [task, backbone, data_set], [kind, names, said, backbone_note],
-                    **private)  # fmt: skip
-        data_set.change(app.on_data_set, [task, backbone, data_set], [kind, names, said, data_note],
-                        **private)  # fmt: skip
+        task.change(
+            app.on_task, [task, backbone, data_set], [kind, names, said, backbone_note], **private
+        )
+        data_set.change(
+            app.on_data_set, [task, backbone, data_set], [kind, names, said, data_note], **private
+        )
         kind.change(
             app.on_kind, [task, backbone, kind, data_set], [names, percent, *widgets], **private
         )
         method_names = list(groups)
-        method.change(lambda m: [gr.update(visible=n == m) for n in method_names] + [controls.method_paper(m)],
-                      [method], [*groups.values(), method_note], **private)  # fmt: skip
+        method.change(
+            lambda m: (
+                [gr.update(visible=n == m) for n in method_names] + [controls.method_paper(m)]
+            ),
+            [method],
+            [*groups.values(), method_note],
+            **private,
+        )
         superloss.change(lambda on: gr.update(visible=bool(on)), [superloss], [sl_group], **private)
         backbone.change(app.on_backbone, [backbone], [backbone_note], **private)
         cm_subset.change(app.confusion, [session, cm_subset], [confusion], **private)
         clip_subset.change(app.clip_list, [session, clip_subset], [clip_pick], **private)
-        clip_pick.change(app.play_clip, [session, clip_pick], [clip_audio, clip_bars, clip_caption],
-                         api_name="play_clip", concurrency_limit=4)  # fmt: skip
-        gr.on([predict.click, clip.stop_recording], app.predict_upload,
-              [session, clip, said, task, backbone, data_set],
-              [upload_bars, verdict], api_name="predict", concurrency_limit=4)  # fmt: skip
+        clip_pick.change(
+            app.play_clip,
+            [session, clip_pick],
+            [clip_audio, clip_bars, clip_caption],
+            api_name="play_clip",
+            concurrency_limit=4,
+        )
+        gr.on(
+            [predict.click, clip.stop_recording],
+            app.predict_upload,
+            [session, clip, said, task, backbone, data_set],
+            [upload_bars, verdict],
+            api_name="predict",
+            concurrency_limit=4,
+        )
     demo.app_state = app  # for tests and scripts: the handlers and the session store
     return demo
 
@@ -242,10 +377,13 @@ def launch_kwargs() -> dict:
     return dict(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, max_file_size="10mb",
-        state_session_capacity=2000, footer_links=["api", "gradio", "settings"],
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS,
+        max_file_size="10mb",
+        state_session_capacity=2000,
+        footer_links=["api", "gradio", "settings"],
         allowed_paths=[str(ASSETS / "clips")],  # the example clips, wherever the app starts from
-    )  # fmt: skip
+    )
 
 
 def launch(demo: gr.Blocks | None = None, **overrides):

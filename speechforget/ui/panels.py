@@ -80,8 +80,15 @@ class Panels:
             names = []
         return gr.update(choices=[SAID_ORIGINAL, *names], value=SAID_ORIGINAL)
 
-    def predict_upload(self, sid: str | None, path: str | None, said: str | None, task: str,
-                       backbone: str = "cnn", data: str = "synthetic"):  # fmt: skip
+    def predict_upload(
+        self,
+        sid: str | None,
+        path: str | None,
+        said: str | None,
+        task: str,
+        backbone: str = "cnn",
+        data: str = "synthetic",
+    ):
         """(top-k figure, verdict) for an uploaded or recorded clip."""
         if not path:
             return empty_figure(
@@ -103,9 +110,11 @@ class Panels:
         scores = explore.membership_scores(res, ctx, probs, label, self._baseline_loss(ctx, res))
         text = explore.verdict(probs, label, names)
         shown = " · ".join(f"{views.MODEL_NAMES.get(k, k)} {v:.2f}" for k, v in scores.items())
-        text += (f"\n\n**Membership score** for '{names[label]}' (P(training member) from the loss "
-                 f"attack of the MIA ★; near 1 = treated like training data, near 0 = like an "
-                 f"unseen clip): {shown}.")  # fmt: skip
+        text += (
+            f"\n\n**Membership score** for '{names[label]}' (P(training member) from the loss "
+            f"attack of the MIA ★; near 1 = treated like training data, near 0 = like an "
+            f"unseen clip): {shown}."
+        )
         if res is not None and res.ctx.task.task != task:
             text += f"\n\n(Compared with your last run, on the {res.ctx.task.task} task.)"
         return views.clip_figure(probs, names, label), text
@@ -126,12 +135,19 @@ class Panels:
         try:
             data = self.context(task, backbone, source).task
         except ValueError as err:
-            return (gr.update(choices=kinds, value=kinds[0]), gr.update(choices=[], value=[]),
-                    gr.update(), f"⚠️ {err}")  # fmt: skip
+            return (
+                gr.update(choices=kinds, value=kinds[0]),
+                gr.update(choices=[], value=[]),
+                gr.update(),
+                f"⚠️ {err}",
+            )
         names = controls.forget_names(data, kinds[0])
-        return (gr.update(choices=kinds, value=kinds[0]),
-                gr.update(choices=names, value=controls.default_names(data, kinds[0]), visible=True),
-                self.said_choices(task, backbone, source), "")  # fmt: skip
+        return (
+            gr.update(choices=kinds, value=kinds[0]),
+            gr.update(choices=names, value=controls.default_names(data, kinds[0]), visible=True),
+            self.said_choices(task, backbone, source),
+            "",
+        )
 
     def on_kind(self, task: str, backbone: str, kind: str, source: str = "synthetic"):
         """Names list and percentage slider for a forget kind, and the method settings'
@@ -146,8 +162,11 @@ class Panels:
                 pass
         mode = controls.mode_of(kind)
         defaults = [p.default for p in controls.all_params(mode)]
-        return (gr.update(choices=names, value=value, visible=not random),
-                gr.update(visible=random), *defaults)  # fmt: skip
+        return (
+            gr.update(choices=names, value=value, visible=not random),
+            gr.update(visible=random),
+            *defaults,
+        )
 
     def on_backbone(self, backbone: str) -> str:
         if backbone in (None, "", "cnn"):
@@ -155,9 +174,11 @@ class Panels:
         from speechforget.models.catalog import hub_reachable
 
         if not hub_reachable(timeout=2.0):
-            return (f"⚠️ **{backbone}** is downloaded from the Hugging Face Hub, which cannot be "
-                    "reached from this server (offline): runs with it will fail. "
-                    f"{controls.OFFLINE_HELP}")  # fmt: skip
+            return (
+                f"⚠️ **{backbone}** is downloaded from the Hugging Face Hub, which cannot be "
+                "reached from this server (offline): runs with it will fail. "
+                f"{controls.OFFLINE_HELP}"
+            )
         return f"**{backbone}** loads from the Hugging Face Hub on first use (can take minutes)."
 
     def on_data_set(self, task: str, backbone: str, source: str):
@@ -173,7 +194,9 @@ class Panels:
             from speechforget.models.catalog import hub_reachable
 
             if not hub_reachable(timeout=2.0):
-                return (f"⚠️ {note}: the Hugging Face Hub cannot be reached from this server "
-                        f"(offline), so runs on it will fail. {controls.OFFLINE_HELP}")  # fmt: skip
+                return (
+                    f"⚠️ {note}: the Hugging Face Hub cannot be reached from this server "
+                    f"(offline), so runs on it will fail. {controls.OFFLINE_HELP}"
+                )
             return f"{note}: downloaded from the Hub on first use (can take many minutes)."
         return note

@@ -26,8 +26,20 @@ METRIC_ROWS = (  # (label, key, shown as %, ideal)
     ("wall time (s)", "time_s", None, "unlearned ≪ gold"),
 )
 METRIC_HEADERS = ["metric", "original", "unlearned", "gold (retrained)", "|gap| to gold", "ideal"]
-RUN_HEADERS = ["run", "task", "forget", "method", "seed", "Dt acc", "Df acc", "Dr acc", "MIA ★",
-               "avg |gap|", "time (s)", "time / gold"]  # fmt: skip
+RUN_HEADERS = [
+    "run",
+    "task",
+    "forget",
+    "method",
+    "seed",
+    "Dt acc",
+    "Df acc",
+    "Dr acc",
+    "MIA ★",
+    "avg |gap|",
+    "time (s)",
+    "time / gold",
+]
 
 MIA_NOTE = (
     "**★ Which MIA number is shown:** the paper's loss-based attack (Cheng & Amiri 2025, Table 1): "
@@ -95,15 +107,30 @@ def run_row(n: int, report: dict, gold_pending: bool) -> list:
     avg = (report.get("gap_to_retrain") or {}).get("avg")
     ratio = report.get("time_ratio")
     method = cfg["method"] + (" +SuperLoss" if cfg.get("superloss") else "")
-    return [n, cfg["task"], cfg["forget"], method, cfg["seed"], _fmt(u.get("test_acc"), True),
-            _fmt(u.get("forget_acc"), True), _fmt(u.get("retain_acc"), True), _fmt(u.get("mia"), True),
-            PENDING if gold_pending else _fmt(avg, True), _fmt(u.get("time_s"), None),
-            PENDING if gold_pending else ("-" if ratio is None else f"{ratio:.2f}")]  # fmt: skip
+    return [
+        n,
+        cfg["task"],
+        cfg["forget"],
+        method,
+        cfg["seed"],
+        _fmt(u.get("test_acc"), True),
+        _fmt(u.get("forget_acc"), True),
+        _fmt(u.get("retain_acc"), True),
+        _fmt(u.get("mia"), True),
+        PENDING if gold_pending else _fmt(avg, True),
+        _fmt(u.get("time_s"), None),
+        PENDING if gold_pending else ("-" if ratio is None else f"{ratio:.2f}"),
+    ]
 
 
 def loss_figure(history: dict, totals: dict, gold_note: str = ""):
-    return viz.loss_curves(history.get("unlearned", []), history.get("retrain", []),
-                           totals.get("unlearned"), totals.get("retrain"), gold_note)  # fmt: skip
+    return viz.loss_curves(
+        history.get("unlearned", []),
+        history.get("retrain", []),
+        totals.get("unlearned"),
+        totals.get("retrain"),
+        gold_note,
+    )
 
 
 def confusion_figure(res, subset: str = "test"):
@@ -125,8 +152,15 @@ def embedding_figure(res, wait_s: float = 0.0, method: str = "auto"):
         return empty_figure("run an experiment to see the embeddings"), ""
     s = explore.embedding_sample(res)
     before, after, used = viz.project_2d(s["before"], s["after"], res.config.seed, method, wait_s)
-    fig = viz.embedding_figure(before, after, s["labels"], res.ctx.task.class_names, s["forget"],
-                               method=used, hover=s["hover"])  # fmt: skip
+    fig = viz.embedding_figure(
+        before,
+        after,
+        s["labels"],
+        res.ctx.task.class_names,
+        s["forget"],
+        method=used,
+        hover=s["hover"],
+    )
     return fig, used
 
 

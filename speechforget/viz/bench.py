@@ -21,22 +21,40 @@ def bench_figure(summary: Sequence[dict], title: str = "") -> go.Figure:
     models = list(dict.fromkeys(r["model"] for r in summary))
     colors = dict(zip(models, class_colors(len(models))))
     colors.update({GOLD: MODEL_COLORS["retrain"], ORIGINAL: MODEL_COLORS["original"]})
-    fig = make_subplots(rows=1, cols=max(1, len(settings)), shared_yaxes=True,
-                        subplot_titles=[f"{title} · {s}" if title else s for s in settings])  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=max(1, len(settings)),
+        shared_yaxes=True,
+        subplot_titles=[f"{title} · {s}" if title else s for s in settings],
+    )
     for j, setting in enumerate(settings):
         for r in (r for r in summary if r["setting"] == setting):
             m = r["model"]
             if r.get("forget_acc") is None or r.get("test_acc") is None:
                 continue
             symbol, size = {GOLD: ("star", 18), ORIGINAL: ("diamond", 12)}.get(m, ("circle", 10))
-            fig.add_trace(go.Scatter(
-                x=[100 * r["forget_acc"]], y=[100 * r["test_acc"]], mode="markers", name=m,
-                legendgroup=m, showlegend=j == 0,
-                marker=dict(symbol=symbol, size=size, color=colors[m], line=dict(width=1, color="#333")),
-                error_x=dict(type="data", array=[100 * (r.get("forget_acc_std") or 0)], thickness=1),
-                error_y=dict(type="data", array=[100 * (r.get("test_acc_std") or 0)], thickness=1),
-                hovertemplate=f"{m}<br>Df %{{x:.1f}}%<br>Dt %{{y:.1f}}%<extra>{setting}</extra>",
-            ), row=1, col=j + 1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[100 * r["forget_acc"]],
+                    y=[100 * r["test_acc"]],
+                    mode="markers",
+                    name=m,
+                    legendgroup=m,
+                    showlegend=j == 0,
+                    marker=dict(
+                        symbol=symbol, size=size, color=colors[m], line=dict(width=1, color="#333")
+                    ),
+                    error_x=dict(
+                        type="data", array=[100 * (r.get("forget_acc_std") or 0)], thickness=1
+                    ),
+                    error_y=dict(
+                        type="data", array=[100 * (r.get("test_acc_std") or 0)], thickness=1
+                    ),
+                    hovertemplate=f"{m}<br>Df %{{x:.1f}}%<br>Dt %{{y:.1f}}%<extra>{setting}</extra>",
+                ),
+                row=1,
+                col=j + 1,
+            )
         fig.update_xaxes(title_text="forget accuracy Df (%)", row=1, col=j + 1)
     fig.update_yaxes(title_text="test accuracy Dt (%)", row=1, col=1)
     return finish(fig, 420, "bench")

@@ -129,8 +129,9 @@ def _pca(x: np.ndarray) -> np.ndarray:
     return np.pad(out, ((0, 0), (0, 2 - out.shape[1]))) if out.shape[1] < 2 else out
 
 
-def project_2d(before: np.ndarray, after: np.ndarray, seed: int = 0, method: str = "auto",
-               wait_s: float = 0.0) -> tuple[np.ndarray, np.ndarray, str]:  # fmt: skip
+def project_2d(
+    before: np.ndarray, after: np.ndarray, seed: int = 0, method: str = "auto", wait_s: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Joint 2-D map of (N, D) `before` and (N, D) `after` embeddings of the same clips.
 
     method: "umap", "pca" or "auto" (UMAP once warmed up, waiting at most wait_s for
@@ -157,8 +158,9 @@ def project_2d(before: np.ndarray, after: np.ndarray, seed: int = 0, method: str
     return coords[:n], coords[n:], used
 
 
-def subsample_positions(forget: np.ndarray, others: np.ndarray, max_points: int = 1200,
-                        seed: int = 0) -> np.ndarray:  # fmt: skip
+def subsample_positions(
+    forget: np.ndarray, others: np.ndarray, max_points: int = 1200, seed: int = 0
+) -> np.ndarray:
     """At most max_points positions: every forget clip (up to half the budget), then a
     seeded random sample of the others. Sorted."""
     rng = np.random.default_rng(seed)
@@ -170,14 +172,21 @@ def subsample_positions(forget: np.ndarray, others: np.ndarray, max_points: int 
     return np.sort(np.concatenate([f, o]).astype(np.int64))
 
 
-def embedding_figure(before: np.ndarray, after: np.ndarray, labels: np.ndarray,
-                     class_names: Sequence[str], forget_mask: np.ndarray,
-                     titles: Sequence[str] = ("before: original", "after: unlearned"),
-                     method: str = "UMAP", hover: Sequence[str] | None = None) -> go.Figure:  # fmt: skip
+def embedding_figure(
+    before: np.ndarray,
+    after: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    forget_mask: np.ndarray,
+    titles: Sequence[str] = ("before: original", "after: unlearned"),
+    method: str = "UMAP",
+    hover: Sequence[str] | None = None,
+) -> go.Figure:
     """Two scatter panels of (N, 2) coordinates coloured by class label (N,), with the
     forget clips (bool mask (N,)) drawn as large outlined markers on top."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.05,
-                        subplot_titles=[f"{t} ({method})" for t in titles])  # fmt: skip
+    fig = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.05, subplot_titles=[f"{t} ({method})" for t in titles]
+    )
     colors = class_colors(len(class_names))
     forget_mask = np.asarray(forget_mask, bool)
     hover = np.asarray(hover if hover is not None else [""] * len(labels), dtype=object)
@@ -185,22 +194,44 @@ def embedding_figure(before: np.ndarray, after: np.ndarray, labels: np.ndarray,
         for c, name in enumerate(class_names):
             m = (labels == c) & ~forget_mask
             if m.any():
-                fig.add_trace(go.Scattergl(
-                    x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, legendgroup=name,
-                    showlegend=col == 1, marker=dict(size=5, color=colors[c], opacity=0.6),
-                    text=hover[m], hovertemplate="%{text}<extra>" + name + "</extra>",
-                ), row=1, col=col)  # fmt: skip
+                fig.add_trace(
+                    go.Scattergl(
+                        x=xy[m, 0],
+                        y=xy[m, 1],
+                        mode="markers",
+                        name=name,
+                        legendgroup=name,
+                        showlegend=col == 1,
+                        marker=dict(size=5, color=colors[c], opacity=0.6),
+                        text=hover[m],
+                        hovertemplate="%{text}<extra>" + name + "</extra>",
+                    ),
+                    row=1,
+                    col=col,
+                )
         if forget_mask.any():
             fc = [colors[c] for c in labels[forget_mask]]
-            fig.add_trace(go.Scattergl(
-                x=xy[forget_mask, 0], y=xy[forget_mask, 1], mode="markers", name="forget clips",
-                legendgroup="forget", showlegend=col == 1,
-                marker=dict(size=9, color=fc, symbol="diamond", line=dict(width=1.5, color="black")),
-                text=hover[forget_mask], hovertemplate="%{text}<extra>forget clip</extra>",
-            ), row=1, col=col)  # fmt: skip
+            fig.add_trace(
+                go.Scattergl(
+                    x=xy[forget_mask, 0],
+                    y=xy[forget_mask, 1],
+                    mode="markers",
+                    name="forget clips",
+                    legendgroup="forget",
+                    showlegend=col == 1,
+                    marker=dict(
+                        size=9, color=fc, symbol="diamond", line=dict(width=1.5, color="black")
+                    ),
+                    text=hover[forget_mask],
+                    hovertemplate="%{text}<extra>forget clip</extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(showticklabels=False, matches="x")
     fig.update_yaxes(showticklabels=False, matches="y")
     fig = finish(fig, 480, "embedding")
     # many classes: a vertical legend on the right instead of a row over the titles
-    return fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=1, yanchor="top"),
-                             margin=dict(r=120))  # fmt: skip
+    return fig.update_layout(
+        legend=dict(orientation="v", x=1.01, xanchor="left", y=1, yanchor="top"), margin=dict(r=120)
+    )

@@ -29,19 +29,35 @@ def mia_histograms(losses: Mapping[str, Mapping[str, np.ndarray]], bins: int = 4
     allv = allv[np.isfinite(allv)] if np.isfinite(allv).any() else np.zeros(1)
     lo, hi = float(allv.min()), float(max(allv.max(), allv.min() + 1e-3))
     size = (hi - lo) / bins
-    fig = make_subplots(rows=1, cols=max(1, len(names)), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[MODEL_TITLES.get(m, m) for m in names])  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=max(1, len(names)),
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[MODEL_TITLES.get(m, m) for m in names],
+    )
     for j, m in enumerate(names):
         for subset, values in losses[m].items():
             v = np.log10(np.maximum(np.nan_to_num(np.asarray(values, float), nan=1e3), FLOOR))
-            fig.add_trace(go.Histogram(
-                x=v, xbins=dict(start=lo, end=hi + size, size=size), histnorm="probability",
-                name=f"{SUBSET_TITLES.get(subset, subset)} (n={len(v)})" if j == 0 else subset,
-                legendgroup=subset, showlegend=j == 0, opacity=0.55,
-                marker_color=SUBSET_COLORS.get(subset),
-            ), row=1, col=j + 1)  # fmt: skip
+            fig.add_trace(
+                go.Histogram(
+                    x=v,
+                    xbins=dict(start=lo, end=hi + size, size=size),
+                    histnorm="probability",
+                    name=f"{SUBSET_TITLES.get(subset, subset)} (n={len(v)})" if j == 0 else subset,
+                    legendgroup=subset,
+                    showlegend=j == 0,
+                    opacity=0.55,
+                    marker_color=SUBSET_COLORS.get(subset),
+                ),
+                row=1,
+                col=j + 1,
+            )
     ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
-    fig.update_xaxes(title_text="per-sample loss (log scale)", tickvals=ticks,
-                     ticktext=[f"1e{int(t)}" if t < -1 or t > 1 else f"{10**t:g}" for t in ticks])  # fmt: skip
+    fig.update_xaxes(
+        title_text="per-sample loss (log scale)",
+        tickvals=ticks,
+        ticktext=[f"1e{int(t)}" if t < -1 or t > 1 else f"{10**t:g}" for t in ticks],
+    )
     fig.update_yaxes(title_text="share of clips", row=1, col=1)
     return finish(fig, 330, "mia", barmode="overlay")

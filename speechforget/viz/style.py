@@ -22,18 +22,28 @@ def class_colors(n: int) -> list[str]:
 def finish(fig: go.Figure, height: int, revision: str, **layout) -> go.Figure:
     """Common layout: compact margins, legend on top, `uirevision` keeps the user's zoom."""
     fig.update_layout(
-        height=height, margin=dict(l=50, r=10, t=70, b=45), uirevision=revision,
+        height=height,
+        margin=dict(l=50, r=10, t=70, b=45),
+        uirevision=revision,
         legend=dict(orientation="h", yanchor="bottom", y=1.1, x=1, xanchor="right"),
-        template="plotly_white", **layout,
-    )  # fmt: skip
+        template="plotly_white",
+        **layout,
+    )
     return fig
 
 
 def empty_figure(message: str, height: int = 300) -> go.Figure:
     """A blank figure that says why it is blank (e.g. 'run an experiment first')."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font=dict(size=14, color="#666"))  # fmt: skip
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font=dict(size=14, color="#666"),
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return finish(fig, height, "empty")
