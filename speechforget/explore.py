@@ -10,19 +10,17 @@ embeddings, clip predictions and membership scores of the models in a `Result`.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 
 from speechforget import clip_check
 from speechforget.config import ExperimentConfig
 from speechforget.data.dataset import SAMPLE_RATE
-from speechforget.evaluation import confusion_matrix, format_summary, softmax
-from speechforget.models import build_model, save_checkpoint
+from speechforget.evaluation import confusion_matrix, softmax
+from speechforget.models import build_model
 from speechforget.pipeline import Context, Result, gold_step, start_experiment, unlearn_step
 
 # one clip a visitor brings (speechforget.clip_check), re-exported: the UI reads through here
@@ -236,47 +234,3 @@ def clip_audio(ctx: Context, pos: int) -> tuple[int, np.ndarray]:
 def clip_probs(res: Result, pos: int) -> dict[str, np.ndarray]:
     """{model: (C,) class probabilities} of one task clip, from the stored logits."""
     return {m: softmax(res.evals[m].logits[pos : pos + 1])[0] for m in models_of(res)}
-
-
-# ---- outputs ------------------------------------------------------------------------------
-
-
-def report_dict(res: Result) -> dict:
-    """The JSON report plus the unlearned model's spec (needed to load the checkpoint)."""
-    rep = res.report()
-    if "unlearned" in res.models:
-        rep["unlearned_model_spec"] = res.models["unlearned"].spec()
-    rep["class_names"] = list(res.ctx.task.class_names)
-    return rep
-
-
-def write_report(res: Result, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report_dict(res), indent=2, default=_json_default))
-    return path
-
-
-def write_unlearned(res: Result, path: str | Path) -> Path:
-    """The unlearned model as `<path>.safetensors` (+ `.json` with its spec); returns
-    the safetensors path."""
-    meta = {
-        "class_names": list(res.ctx.task.class_names),
-        "config": res.config.to_dict(),
-        "report": report_dict(res),
-    }
-    return save_checkpoint(
-        res.models["unlearned"], path, json.loads(json.dumps(meta, default=_json_default))
-    )
-
-
-def summary(res: Result) -> str:
-    return format_summary(report_dict(res))
-
-
-def _json_default(o):
-    if hasattr(o, "item"):
-        return o.item()
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    return str(o)

@@ -21,11 +21,12 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from speechforget import report
 from speechforget.config import DataConfig, ExperimentConfig, TrainConfig, apply_overrides
 from speechforget.data import Split, TaskData, load_source, make_split
 from speechforget.disk_cache import cached_rows
 from speechforget.engine import RunResult, StepLog, predict, warm_up
-from speechforget.evaluation import gap_to_retrain, model_metrics, per_sample_ce
+from speechforget.evaluation import model_metrics, per_sample_ce
 from speechforget.models import state_hash
 from speechforget.models.base import Backbone
 from speechforget.originals import Trained, featurize, gold_cached_meta, gold_retrain, load_original
@@ -73,36 +74,8 @@ class Result:
     stopped: bool = False
 
     def report(self) -> dict:
-        """The JSON report (accuracies as fractions 0..1)."""
-        models = {k: dict(v.metrics) for k, v in self.evals.items()}
-        for k in ("unlearned", "retrain"):
-            if k in models:
-                models[k]["time_s"] = round(self.times.get(k, float("nan")), 3)
-        gap = (
-            gap_to_retrain(models["unlearned"], models["retrain"])
-            if "retrain" in models and "unlearned" in models
-            else None
-        )
-        run = self.runs.get("unlearned")
-        out = {
-            "config": {
-                **self.config.to_dict(),
-                "train": self.ctx.original.meta.get("recipe"),
-                "sizes": self.split.sizes(),
-            },
-            "models": models,
-            "gap_to_retrain": gap,
-            "history": [_hist(h) for h in (run.history if run else [])],
-        }
-        if "retrain" in self.times and "unlearned" in self.times and self.times["retrain"] > 0:
-            out["time_ratio"] = round(self.times["unlearned"] / self.times["retrain"], 4)
-            out["budget_hit"] = bool(run.budget_hit) if run else False
-        return out
-
-
-def _hist(h: StepLog) -> dict:
-    d = h.to_dict()
-    return {k: d[k] for k in ("step", "epoch", "forget_loss", "retain_loss", "elapsed_s")}
+        """The JSON report (accuracies as fractions 0..1): see speechforget.report."""
+        return report.build(self)
 
 
 @lru_cache(maxsize=4)

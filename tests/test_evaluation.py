@@ -11,14 +11,11 @@ import pytest
 
 from speechforget.evaluation import (
     GAP_METRICS,
-    MIA_AUC_LEGEND,
-    MIA_LEGEND,
     MODEL_METRICS,
     accuracy,
     confidence,
     confusion_matrix,
     forget_vs_test_attack,
-    format_summary,
     gap_to_retrain,
     mia_efficacy,
     mia_loss_attack,
@@ -28,6 +25,8 @@ from speechforget.evaluation import (
     per_sample_ce,
     softmax,
 )
+from speechforget.report import MIA_AUC_LEGEND, MIA_LEGEND
+from speechforget.report import summary as format_summary
 
 # ---------------------------------------------------------------- metrics
 

@@ -126,11 +126,13 @@ def test_membership_and_verdict(tiny_ctx, result):
 def test_outputs(tmp_path, result):
     import json
 
-    rep = json.loads(explore.write_report(result, tmp_path / "r.json").read_text())
+    from speechforget import report
+
+    rep = json.loads(report.write(report.build(result), tmp_path / "r.json").read_text())
     assert rep["class_names"] == ["yes", "no", "up", "down"] and "unlearned_model_spec" in rep
-    path = explore.write_unlearned(result, tmp_path / "m")
+    path = report.write_model(result, tmp_path / "m")
     assert path.suffix == ".safetensors" and path.exists()
-    assert "MIA" in explore.summary(result)
+    assert "MIA" in report.summary(report.build(result))
 
 
 def test_disk_cache_trusts_only_matching_rows(tmp_path, monkeypatch):

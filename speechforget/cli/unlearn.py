@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from speechforget.cli.common import add_experiment_arguments, experiment_config
 from speechforget.engine import StepLog
@@ -50,7 +48,7 @@ class Progress:
 
 
 def main(args: argparse.Namespace) -> int:
-    from speechforget.evaluation import format_summary
+    from speechforget import report as reports
     from speechforget.pipeline import run_experiment
 
     if "list" in (args.method, args.backbone, args.data):
@@ -64,16 +62,13 @@ def main(args: argparse.Namespace) -> int:
         result = run_experiment(cfg, on_step=progress)
     finally:
         progress.close()
-    report = result.report()
-    print(format_summary(report))
+    report = reports.build(result)
+    print(reports.summary(report))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2, default=_json_default))
+        reports.write(report, args.out)
         print(f"report written to {args.out}")
     if args.save_model:
-        from speechforget.models import save_checkpoint
-
-        save_checkpoint(result.models["unlearned"], args.save_model, {"report": report})
+        reports.write_model(result, args.save_model, report)
         print(f"unlearned model written to {args.save_model}")
     return 0
 
@@ -93,9 +88,3 @@ def _list(args: argparse.Namespace) -> int:
 
         print(describe_sources())
     return 0
-
-
-def _json_default(o):
-    if hasattr(o, "item"):
-        return o.item()
-    return str(o)

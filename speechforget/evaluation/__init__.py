@@ -1,4 +1,5 @@
-"""Evaluation: accuracies on Df/Dr/Dt, membership-inference attacks, gaps to gold.
+"""Evaluation: accuracies on Df/Dr/Dt, membership-inference attacks, gaps to gold
+(the report that carries them: speechforget.report).
 
 Pure numpy/scikit-learn; pass logits and labels as numpy arrays.
 """
@@ -13,13 +14,9 @@ from .metrics import (
     per_sample_ce,
     softmax,
 )
-from .report import (
+from .scores import (
     GAP_METRICS,
-    MIA_AUC_LEGEND,
-    MIA_EFFICACY_LEGEND,
-    MIA_LEGEND,
     MODEL_METRICS,
-    format_summary,
     gap_to_retrain,
     model_metrics,
     per_class_table,
@@ -27,15 +24,11 @@ from .report import (
 
 __all__ = [
     "GAP_METRICS",
-    "MIA_AUC_LEGEND",
-    "MIA_EFFICACY_LEGEND",
-    "MIA_LEGEND",
     "MODEL_METRICS",
     "accuracy",
     "confidence",
     "confusion_matrix",
     "forget_vs_test_attack",
-    "format_summary",
     "gap_to_retrain",
     "log_softmax",
     "mia_efficacy",

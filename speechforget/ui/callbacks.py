@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 
 from speechforget import explore
+from speechforget import report as reports
 from speechforget.config import DataConfig
 from speechforget.pipeline import Context, prepare, start_experiment
 from speechforget.ui import controls, views
@@ -256,10 +257,12 @@ class App(Panels):
         return f"**Unlearning**: step {log.step}/{total}, loss {shown}, {elapsed:.1f} s"
 
     def _show_unlearned(self, sess: Session, res, out) -> Iterator[tuple]:
-        report = explore.report_dict(res)
+        report = reports.build(res)
         n = sess.runs
-        ckpt = explore.write_unlearned(res, sess.folder / f"run{n}_unlearned_{res.config.method}")
-        rep = explore.write_report(res, sess.folder / f"run{n}_report.json")
+        ckpt = reports.write_model(
+            res, sess.folder / f"run{n}_unlearned_{res.config.method}", report
+        )
+        rep = reports.write(report, sess.folder / f"run{n}_report.json")
         sess.rows.append(views.run_row(n, report, gold_pending=res.config.run_gold))
         t_u = res.times.get("unlearned", 0.0)
         gold = (
@@ -310,9 +313,9 @@ class App(Panels):
             )
             return
         sess.result = res
-        report = explore.report_dict(res)
+        report = reports.build(res)
         n = sess.runs
-        rep = explore.write_report(res, sess.folder / f"run{n}_report.json")
+        rep = reports.write(report, sess.folder / f"run{n}_report.json")
         if sess.rows:
             sess.rows[-1] = views.run_row(n, report, gold_pending=False)
         avg = (report.get("gap_to_retrain") or {}).get("avg")

@@ -1,18 +1,13 @@
-"""One model's metrics, its gaps to the retrained gold model, and a readable summary.
+"""One model's metrics and its gaps to the retrained gold model.
 
 `model_metrics` is called once per model (original, unlearned, retrain) on the
-logits of every clip; `gap_to_retrain` compares unlearned with gold; and
-`format_summary` prints the report dict the pipeline assembles:
-
-    {"config": {...},
-     "models": {"original": {...}, "unlearned": {..., "time_s"}, "retrain": {..., "time_s"}},
-     "gap_to_retrain": {...}, "history": [...]}
+logits of every clip; `gap_to_retrain` compares unlearned with gold. The report
+that carries them is built, printed and written by `speechforget.report`.
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -31,31 +26,6 @@ MODEL_METRICS = (
     "mia_auc",
 )
 GAP_METRICS = ("test_acc", "forget_acc", "retain_acc", "mia")
-
-MIA_LEGEND = (
-    "MIA = % of forget clips a loss attack (fit on retain vs test) calls non-member: "
-    "closer to gold is better, the original scores low"
-)
-MIA_EFFICACY_LEGEND = (
-    "MIA-Efficacy = the same with an SVC on the true-class confidence p_y: closer to gold is better"
-)
-MIA_AUC_LEGEND = (
-    "mia_auc = forget-vs-test attack ROC-AUC: 0.5 means the forget clips look like unseen clips"
-)
-
-# row label and whether the value is a fraction shown as a percentage
-_ROWS = {
-    "test_acc": ("Dt accuracy (test)", True),
-    "test_retained_acc": ("Dt acc, retained classes", True),
-    "test_forgotten_acc": ("Dt acc, forgotten classes", True),
-    "forget_acc": ("Df accuracy (forget)", True),
-    "retain_acc": ("Dr accuracy (retain)", True),
-    "mia": ("MIA (% Df non-member)", True),
-    "mia_efficacy": ("MIA-Efficacy (%)", True),
-    "mia_auc": ("mia_auc (ideal 0.5)", False),
-    "mia_cv_acc": ("forget-vs-test CV acc", True),
-}
-_COLUMNS = (("original", "original"), ("unlearned", "unlearned"), ("retrain", "retrain (gold)"))
 
 
 def _clean(value: float | None) -> float | None:
@@ -151,82 +121,6 @@ def gap_to_retrain(
     defined = [v for v in gaps.values() if v is not None]
     gaps["avg"] = float(np.mean(defined)) if defined else None
     return gaps
-
-
-def _fmt(value: float | None, percent: bool) -> str:
-    value = _clean(value)
-    if value is None:
-        return "-"
-    return f"{100 * value:.1f}" if percent else f"{value:.3f}"
-
-
-def _flatten(cfg: Mapping, prefix: str = "") -> list[str]:
-    """{"a": {"b": 1}, "c": 2} -> ["a.b=1", "c=2"] (lists and long values abbreviated)."""
-    items: list[str] = []
-    for key, value in cfg.items():
-        if isinstance(value, Mapping):
-            items += _flatten(value, f"{prefix}{key}.")
-        else:
-            text = repr(value) if isinstance(value, str) else str(value)
-            items.append(f"{prefix}{key}={text if len(text) <= 40 else text[:37] + '...'}")
-    return items
-
-
-def format_summary(report: Mapping) -> str:
-    """A fixed-width text table of a report dict (see the module docstring).
-
-    Rows are the metrics (accuracies and MIA scores as percentages with one
-    decimal, mia_auc as a fraction), columns original / unlearned / retrain (gold)
-    / |gap| (unlearned vs gold, in percentage points); then wall times, the
-    unlearned/retrain time ratio, the average gap and a legend of the MIA numbers.
-    Models that are missing or None are left out of the table.
-    """
-    models = {k: v for k, v in (report.get("models") or {}).items() if v}
-    columns = [(key, title) for key, title in _COLUMNS if key in models]
-    has_gap = "unlearned" in models and "retrain" in models
-    header = ["metric".ljust(26)] + [title.rjust(16) for _, title in columns]
-    header += ["|gap|".rjust(9)] if has_gap else []
-    lines: list[str] = []
-    if report.get("config"):
-        lines += textwrap.wrap("config: " + "  ".join(_flatten(report["config"])), width=100)
-    lines += ["".join(header), "-" * len("".join(header))]
-
-    for key, (label, percent) in _ROWS.items():
-        values = [_clean(models[m].get(key)) for m, _ in columns]
-        if all(v is None for v in values):
-            continue  # e.g. the forgotten-class test accuracy under sample unlearning
-        row = [label.ljust(26)] + [_fmt(v, percent).rjust(16) for v in values]
-        if has_gap:
-            u, g = _clean(models["unlearned"].get(key)), _clean(models["retrain"].get(key))
-            row.append(_fmt(None if u is None or g is None else abs(u - g), percent).rjust(9))
-        lines.append("".join(row))
-
-    times = [_clean(models[m].get("time_s")) for m, _ in columns]
-    if any(t is not None for t in times):
-        row = ["wall time (s)".ljust(26)] + [
-            ("-" if t is None else f"{t:.1f}").rjust(16) for t in times
-        ]
-        lines.append("".join(row))
-    lines.append("")
-    if has_gap:
-        t_u = _clean(models["unlearned"].get("time_s"))
-        t_r = _clean(models["retrain"].get("time_s"))
-        if t_u is not None and t_r:
-            lines.append(
-                f"time ratio unlearned/retrain: {t_u / t_r:.2f} (much less than 1 is the point)"
-            )
-        gaps = report.get("gap_to_retrain") or gap_to_retrain(
-            models["unlearned"], models["retrain"]
-        )
-        avg = _clean(gaps.get("avg"))
-        names = ", ".join(GAP_METRICS)
-        lines.append(f"avg |gap| to gold over {names}: {_fmt(avg, True)} points (0 is ideal)")
-    elif "retrain" not in models:
-        lines.append("no retrained gold model in this report: gaps to gold cannot be shown")
-    if report.get("history"):
-        lines.append(f"history: {len(report['history'])} logged steps")
-    lines += [MIA_LEGEND, MIA_EFFICACY_LEGEND, MIA_AUC_LEGEND]
-    return "\n".join(lines)
 
 
 def per_class_table(
