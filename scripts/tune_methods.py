@@ -35,7 +35,6 @@ from speechforget.data import make_split
 from speechforget.evaluation import gap_to_retrain
 from speechforget.methods import METHODS
 from speechforget.methods.superloss import SuperLossConfig
-from speechforget.originals import gold_retrain
 from speechforget.pipeline import evaluate, prepare, run_unlearning
 
 METRICS = ("test_acc", "forget_acc", "retain_acc", "mia")
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         spec = spec_for(args.mode, args.ratio, seed, ctx.task.class_names)
         split = make_split(ctx.task, spec, seed)
-        gold = gold_retrain(ctx.original, ctx.task, ctx.x, split.retain, device=args.device)
+        gold = ctx.retrain_gold(split.retain, device=args.device)
         vsplit = validation_split(split, ctx.task.y, seed)
         ev_gold = evaluate(gold.model, ctx, vsplit, seed).metrics
         cells.append((seed, spec, split, vsplit, gold, ev_gold))

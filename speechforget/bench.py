@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from speechforget.config import DataConfig, ExperimentConfig
+from speechforget.config import DEFAULT_BACKBONE, DataConfig, ExperimentConfig
 from speechforget.data import Split, make_split
 
 GOLD, ORIGINAL = "retrain (gold)", "original"
@@ -36,15 +36,15 @@ class BenchConfig:
     overrides: dict[str, str] = field(default_factory=dict)  # "key" or "method.key" -> value
     superloss: bool = False  # wrap every method in SuperLoss
     device: str = "auto"
-    backbone: str = "cnn"
+    backbone: str = DEFAULT_BACKBONE
     data: DataConfig = field(default_factory=DataConfig)
 
 
 def all_methods() -> tuple[str, ...]:
-    """Every registered method except retrain (the gold row is always there)."""
+    """Every registered method except the gold retrain (the gold row is always there)."""
     from speechforget.methods import METHODS
 
-    return tuple(n for n in METHODS if n != "retrain")
+    return tuple(n for n, cls in METHODS.items() if not cls.yields_gold)
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
@@ -129,11 +129,10 @@ def run_cell(
 ) -> list[dict]:
     """Gold, original and every method on one (setting, seed): one row per model."""
     from speechforget.evaluation import gap_to_retrain
-    from speechforget.originals import gold_retrain
     from speechforget.pipeline import evaluate, run_unlearning
 
     split: Split = make_split(ctx.task, spec, seed)
-    gold = gold_retrain(ctx.original, ctx.task, ctx.x, split.retain, device=cfg.device)
+    gold = ctx.retrain_gold(split.retain, device=cfg.device)
     gold_t = float(gold.meta["time_s"])
     ev_gold = evaluate(gold.model, ctx, split, seed, cfg.device).metrics
     ev_orig = evaluate(ctx.original.model, ctx, split, seed, cfg.device).metrics
@@ -166,7 +165,7 @@ def run_cell(
             device=cfg.device,
             data=cfg.data,
         )
-        model, run = run_unlearning(exp, ctx, split, gold_t, None, gold)
+        model, run = run_unlearning(exp, ctx, split, gold_t)
         ev = evaluate(model, ctx, split, seed, cfg.device).metrics
         label = name + ("+sl" if cfg.superloss and not name.endswith("+sl") else "")
         rows.append(

@@ -71,7 +71,7 @@ def markdown_table(summary: list[dict], setting: str) -> list[str]:
 
 
 def markdown(rows: list[dict], info: dict) -> str:
-    from speechforget.evaluation import MIA_LEGEND
+    from speechforget.report import MIA_LEGEND
 
     summary = summarize(rows)
     cfg = info["config"]

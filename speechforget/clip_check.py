@@ -8,13 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from speechforget.data.dataset import SAMPLE_RATE
 from speechforget.engine import predict
-from speechforget.evaluation import softmax
+from speechforget.evaluation import member_probability, softmax
 from speechforget.pipeline import Context, Result
 
 MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
@@ -82,9 +79,8 @@ def membership_scores(
             retain, test = ctx.task.where("train"), ctx.task.where("test")
         else:
             continue
-        out[name] = _member_probability(
-            loss[retain], loss[test], -np.log(max(float(p[label]), 1e-12)), seed
-        )
+        clip_loss = -np.log(max(float(p[label]), 1e-12))
+        out[name] = member_probability(loss[retain], loss[test], clip_loss, seed)
     return out
 
 
@@ -94,24 +90,6 @@ def original_losses(ctx: Context) -> np.ndarray:
     from speechforget.pipeline import original_outputs
 
     return per_sample_ce(original_outputs(ctx)[0], ctx.task.y)
-
-
-def _member_probability(
-    loss_members: np.ndarray, loss_non: np.ndarray, loss: float, seed: int
-) -> float:
-    rng = np.random.default_rng(seed)
-    n = min(len(loss_members), len(loss_non))
-    if n < 2:
-        return float("nan")
-    members = rng.choice(loss_members, n, replace=False)
-    non = rng.choice(loss_non, n, replace=False)
-    feat = np.log(np.maximum(np.r_[members, non], 0) + 1e-12)[:, None]
-    labels = np.r_[np.ones(n), np.zeros(n)]
-    if np.ptp(feat) == 0:
-        return 0.5
-    clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
-    clf.fit(feat, labels)
-    return float(clf.predict_proba(np.log([[max(loss, 0) + 1e-12]]))[0, 1])
 
 
 def verdict(probs: dict[str, np.ndarray], label: int, class_names: list[str]) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 TASKS = ("kws", "sid")
 TASK_LABELS = {"kws": "keyword spotting", "sid": "speaker identification"}
+DEFAULT_BACKBONE = "cnn"
+NO_METHOD = "none"  # the original, unchanged: a baseline that is not a registered method
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -47,7 +49,7 @@ class ExperimentConfig:
     """One unlearning experiment: the narrative of pipeline.run_experiment."""
 
     task: str = _f("kws", "kws (keyword spotting) | sid (speaker identification)")
-    backbone: str = _f("cnn", "cnn (built-in) or a transformer backbone name")
+    backbone: str = _f(DEFAULT_BACKBONE, "cnn (built-in) or a transformer backbone name")
     forget: str = _f("class:stop", "class:<names> | speaker:<id> | sample:<percent>")
     method: str = _f("retrain", "unlearning method name (see `--method list`)")
     method_overrides: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +62,7 @@ class ExperimentConfig:
     recipe: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = _f(None, "a local checkpoint folder for the original model")
     run_gold: bool = _f(True, "also retrain the gold model from scratch on the retain set")
+    cache: str | None = _f(None, "folder for built data, originals and golds (None = default)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

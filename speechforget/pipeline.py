@@ -22,14 +22,14 @@ import numpy as np
 import torch
 
 from speechforget import report
-from speechforget.config import DataConfig, ExperimentConfig, TrainConfig, apply_overrides
+from speechforget.config import DEFAULT_BACKBONE, NO_METHOD, DataConfig, ExperimentConfig
 from speechforget.data import Split, TaskData, load_source, make_split
-from speechforget.disk_cache import cached_rows
 from speechforget.engine import RunResult, StepLog, predict, warm_up
 from speechforget.evaluation import model_metrics, per_sample_ce
 from speechforget.models import state_hash
 from speechforget.models.base import Backbone
-from speechforget.originals import Trained, featurize, gold_cached_meta, gold_retrain, load_original
+from speechforget.store import Store
+from speechforget.training import Trained, check_recipe, gold_budget, load_original, retrain_gold
 
 # on_step(which, log): which is "unlearned" or "retrain"; a truthy return stops that run.
 ExperimentCallback = Callable[[str, StepLog], object]
@@ -42,6 +42,7 @@ class Context:
     task: TaskData
     x: torch.Tensor  # (M, ...) featurized inputs of every task clip
     original: Trained
+    store: Store = field(default_factory=Store.default)  # where golds and outputs are kept
     # the original's (logits (M, C), embeddings (M, D)) once computed: it never changes
     original_outputs: tuple[np.ndarray, np.ndarray] | None = field(
         default=None, repr=False, compare=False
@@ -50,6 +51,16 @@ class Context:
     @property
     def y(self) -> torch.Tensor:
         return torch.from_numpy(self.task.y)
+
+    def retrain_gold(self, retain: np.ndarray, on_step=None, device: str = "auto") -> Trained:
+        """The gold retrain of a retain set (training.retrain_gold, kept in this store)."""
+        return retrain_gold(
+            self.original, self.task, self.x, retain, on_step, device=device, store=self.store
+        )
+
+    def budget(self, retain: np.ndarray) -> float | None:
+        """The paper's time rule for a retain set (training.gold_budget)."""
+        return gold_budget(self.original, len(self.task.where("train")), retain, self.store)
 
 
 @dataclass
@@ -80,67 +91,43 @@ class Result:
 
 @lru_cache(maxsize=4)
 def _prepare_cached(
-    task: str, backbone: str, data: tuple, checkpoint: str | None, recipe: tuple, device: str
+    task: str,
+    backbone: str,
+    data: tuple,
+    checkpoint: str | None,
+    recipe: tuple,
+    device: str,
+    cache: str | None,
 ) -> Context:
     warm_up()  # torch's lazy imports, kept out of every timed run (gold and unlearning)
-    data_cfg = DataConfig(*data)
-    tdata = load_source(data_cfg).task(task)
-    if backbone == "cnn" and checkpoint is None:
-        from speechforget.models import build_model
-        from speechforget.originals import CNN_SPEC
-
-        feat_model = build_model({**CNN_SPEC, "num_classes": tdata.num_classes})
-        waves = tdata.waves
-        key = {"spec": feat_model.spec(), "data": tdata.data.checksum(), "task": task}
-        (x,) = cached_rows(
-            "features", key, len(waves), lambda rows: (featurize(feat_model, waves[rows]).numpy(),)
-        )
-        x = torch.from_numpy(x)
-        return Context(tdata, x, load_original(backbone, tdata, x))
-    from speechforget.engine import resolve_device
-    from speechforget.models import load_original_checkpoint  # transformer backbones
-
-    trained = load_original_checkpoint(
-        backbone, tdata, checkpoint, recipe=original_recipe(backbone, dict(recipe)), device=device
-    )
-    x = featurize(trained.model, tdata.waves, str(resolve_device(device)))
-    return Context(tdata, x, trained)
-
-
-def original_recipe(backbone: str, overrides: dict) -> TrainConfig | None:
-    """The recipe a transformer original is fine-tuned with: the backbone's default with
-    `overrides` (--recipe KEY=VALUE) applied; None (the default) when there are none.
-    The built-in CNN's original is shipped: it is retrained with `train --set`."""
-    if not overrides:
-        return None
-    if backbone == "cnn":
-        raise ValueError(
-            "--recipe sets how a transformer backbone is fine-tuned here; the "
-            "built-in CNN's original is shipped: retrain it with "
-            "`python -m speechforget train --set KEY=VALUE`"
-        )
-    from speechforget.models.pretrained import default_recipe
-
-    return apply_overrides(default_recipe(backbone), overrides)
+    store = Store.of(cache)
+    tdata = load_source(DataConfig(*data), store).task(task)
+    x, original = load_original(backbone, tdata, checkpoint, dict(recipe), device, store)
+    return Context(tdata, x, original, store)
 
 
 def prepare(
     task: str = "kws",
-    backbone: str = "cnn",
+    backbone: str = DEFAULT_BACKBONE,
     data: DataConfig | None = None,
     checkpoint: str | None = None,
     recipe: dict | None = None,
     device: str = "auto",
+    cache: str | None = None,
 ) -> Context:
     """Load the clips, featurize them once and load (or train) the original model.
 
     recipe: --recipe overrides of a transformer original's fine-tuning recipe;
-    device: where a transformer original is fine-tuned and its inputs featurized."""
+    device: where a transformer original is fine-tuned and its inputs featurized;
+    cache: the folder for built data, originals and golds (default: speechforget.store)."""
     data = data or DataConfig()
     recipe = recipe or {}
-    original_recipe(backbone, recipe)  # a bad key fails here, before any data is loaded
+    check_recipe(backbone, recipe)  # a bad key fails here, before any data is loaded
     key = tuple(sorted((k, str(v)) for k, v in recipe.items()))
-    return _prepare_cached(task, backbone, dataclasses.astuple(data), checkpoint, key, device)
+    cache = None if cache is None else str(cache)
+    return _prepare_cached(
+        task, backbone, dataclasses.astuple(data), checkpoint, key, device, cache
+    )
 
 
 _ORIGINAL_OUTPUTS_LOCK = threading.Lock()
@@ -159,7 +146,7 @@ def original_outputs(ctx: Context, device: str = "auto") -> tuple[np.ndarray, np
                 "data": ctx.original.meta.get("data_checksum"),
                 "n": len(ctx.x),
             }
-            ctx.original_outputs = cached_rows(
+            ctx.original_outputs = ctx.store.rows(
                 "outputs",
                 key,
                 len(ctx.x),
@@ -187,51 +174,27 @@ def run_unlearning(
     split: Split,
     budget_s: float | None,
     on_step: Callable[[StepLog], object] | None = None,
-    gold: Trained | None = None,
 ) -> tuple[Backbone, RunResult]:
     """Run the configured method on a copy of the original; the original is untouched."""
-    if cfg.method == "none":
+    if cfg.method == NO_METHOD:
         return copy.deepcopy(ctx.original.model), RunResult()
-    if cfg.method == "retrain":
-        gold = gold or gold_retrain(
-            ctx.original, ctx.task, ctx.x, split.retain, on_step, device=cfg.device
-        )
-        return gold.model, gold.run or RunResult(time_s=gold.meta["time_s"])
     from speechforget.methods import run_method
 
     return run_method(cfg, ctx, split, budget_s, on_step)
-
-
-def gold_budget(ctx: Context, split: Split) -> float | None:
-    """The paper's rule: unlearning may not take longer than the gold retrain. The
-    cached gold time when there is one, else the original's training time scaled
-    to the retain set."""
-    cached = gold_cached_meta(ctx.original, split.retain)
-    if cached is not None:
-        return float(cached["time_s"])
-    n_train = ctx.original.meta.get("n_train") or len(ctx.task.where("train"))
-    if ctx.original.meta.get("train_time_s") is None:
-        return None  # a ready checkpoint whose training time is unknown: no budget yet
-    return float(ctx.original.meta["train_time_s"]) * len(split.retain) / n_train
 
 
 def start_experiment(cfg: ExperimentConfig, ctx: Context | None = None) -> Result:
     """The split for cfg.forget (ValueError when it leaves nothing to forget or retain),
     nothing trained yet. Steps: start_experiment -> unlearn_step -> gold_step; the app
     calls them one by one to show the unlearned model's results before the gold's."""
-    ctx = ctx or prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device)
+    ctx = ctx or prepare(
+        cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device, cfg.cache
+    )
     return Result(cfg, ctx, make_split(ctx.task, cfg.forget, cfg.seed))
 
 
 def _tagged(on_step: ExperimentCallback | None, which: str):
     return None if on_step is None else (lambda log: on_step(which, log))
-
-
-def _retrain(res: Result, on_step: ExperimentCallback | None) -> Trained:
-    ctx, device = res.ctx, res.config.device
-    return gold_retrain(
-        ctx.original, ctx.task, ctx.x, res.split.retain, _tagged(on_step, "retrain"), device=device
-    )
 
 
 def _keep_gold(res: Result, gold: Trained) -> None:
@@ -240,18 +203,16 @@ def _keep_gold(res: Result, gold: Trained) -> None:
 
 def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
     """Run the method on a copy of the original and evaluate it (and the original).
-    With `--method retrain` the gold retrain runs here and is kept for gold_step."""
+    A method that is the gold retrain itself (`--method retrain`) logs as "retrain", and
+    its model is kept as the gold for gold_step."""
     cfg, ctx, split = res.config, res.ctx, res.split
-    gold = None
-    if cfg.method == "retrain":
-        gold = _retrain(res, on_step)
-        if not gold.meta.get("stopped"):
-            _keep_gold(res, gold)
-    model, run = run_unlearning(
-        cfg, ctx, split, gold_budget(ctx, split), _tagged(on_step, "unlearned"), gold
-    )
+    is_gold = yields_gold(cfg.method)
+    which = "retrain" if is_gold else "unlearned"
+    model, run = run_unlearning(cfg, ctx, split, ctx.budget(split.retain), _tagged(on_step, which))
     res.models["unlearned"], res.runs["unlearned"] = model, run
     res.times["unlearned"], res.stopped = run.time_s, run.stopped
+    if is_gold and not run.stopped:
+        res.models["retrain"], res.times["retrain"] = model, run.time_s
     if "original" not in res.evals:
         res.evals["original"] = evaluate(ctx.original.model, ctx, split, cfg.seed, cfg.device)
     if not res.stopped:
@@ -260,10 +221,10 @@ def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Resu
 
 
 def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
-    """Retrain the gold model on the retain set (cached on disk) and evaluate it."""
+    """Retrain the gold model on the retain set (kept in the store) and evaluate it."""
     cfg, ctx, split = res.config, res.ctx, res.split
     if "retrain" not in res.models:
-        gold = _retrain(res, on_step)
+        gold = ctx.retrain_gold(split.retain, _tagged(on_step, "retrain"), cfg.device)
         if gold.meta.get("stopped"):
             res.stopped = True
             return res
@@ -271,6 +232,15 @@ def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
     if "retrain" not in res.evals:
         res.evals["retrain"] = evaluate(res.models["retrain"], ctx, split, cfg.seed, cfg.device)
     return res
+
+
+def yields_gold(method: str) -> bool:
+    """True for the method whose result is the gold retrain itself."""
+    if method == NO_METHOD:
+        return False
+    from speechforget.methods import get_method
+
+    return get_method(method).yields_gold
 
 
 def run_experiment(
@@ -281,6 +251,6 @@ def run_experiment(
     The unlearning run goes first (its live curve is what a user watches), then the
     gold retrain; with `--method retrain` the gold model is the unlearned one."""
     res = unlearn_step(start_experiment(cfg, ctx), on_step)
-    if res.stopped or not (cfg.run_gold or cfg.method == "retrain"):
+    if res.stopped or not (cfg.run_gold or yields_gold(cfg.method)):
         return res
     return gold_step(res, on_step)

@@ -74,10 +74,12 @@ def tiny_ctx(tiny_data):
     (a few seconds; shared by the whole session - never modify ctx.original)."""
     from speechforget.config import TrainConfig
     from speechforget.models import build_model
-    from speechforget.originals import CNN_SPEC, featurize, train_original
+    from speechforget.models.cnn import CNN_SPEC
     from speechforget.pipeline import Context
+    from speechforget.training import featurize
+    from speechforget.training.builtin import train_builtin
 
     task = tiny_data.task("kws")
     x = featurize(build_model({**CNN_SPEC, "num_classes": task.num_classes}), task.waves)
     recipe = TrainConfig(epochs=15, lr=3e-3, batch_size=16, device="cpu")
-    return Context(task, x, train_original(task, x, recipe=recipe))
+    return Context(task, x, train_builtin("cnn", task, x, recipe=recipe))

@@ -133,24 +133,3 @@ def test_outputs(tmp_path, result):
     path = report.write_model(result, tmp_path / "m")
     assert path.suffix == ".safetensors" and path.exists()
     assert "MIA" in report.summary(report.build(result))
-
-
-def test_disk_cache_trusts_only_matching_rows(tmp_path, monkeypatch):
-    from speechforget.disk_cache import cached_rows
-
-    monkeypatch.setenv("SPEECHFORGET_CACHE", str(tmp_path))
-    calls = []
-
-    def compute(scale):
-        def rows(sl):
-            calls.append(sl)
-            return (scale * np.arange(10.0)[sl], np.ones((10, 2))[sl])
-
-        return rows
-
-    a, b = cached_rows("t", {"k": 1}, 10, compute(1.0))
-    assert a.shape == (10,) and b.shape == (10, 2) and len(calls) == 2  # probe + all
-    again, _ = cached_rows("t", {"k": 1}, 10, compute(1.0))
-    assert np.array_equal(again, a) and len(calls) == 3  # probe only: served from disk
-    changed, _ = cached_rows("t", {"k": 1}, 10, compute(2.0))  # same key, different values
-    assert changed[5] == 10.0 and len(calls) == 5  # the probe caught it: recomputed

@@ -26,12 +26,13 @@ from transformers import (
 
 from speechforget.config import ExperimentConfig, TrainConfig
 from speechforget.data import KWS_LABELS, make_split
-from speechforget.models import build_model, load_original_checkpoint, state_hash
-from speechforget.models.catalog import BACKBONES, list_backbones, resolve_backbone
+from speechforget.models import build_model, list_backbones, state_hash
+from speechforget.models.catalog import BACKBONES, resolve_backbone
 from speechforget.models.hf import HFBackbone
 from speechforget.models.hf_configs import tiny_config
-from speechforget.originals import featurize
 from speechforget.pipeline import Context, run_experiment
+from speechforget.training import featurize
+from speechforget.training.transformers import load_original_checkpoint
 
 FAMILIES = {  # family -> (backbone name, class of the published base checkpoint)
     "wav2vec2": ("wav2vec2-base", Wav2Vec2Model),

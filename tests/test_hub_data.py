@@ -121,7 +121,7 @@ def test_speaker_labelled_parquet_is_speaker_id(tmp_path):
 
 
 def test_hub_id_offline_says_what_to_do(monkeypatch):
-    monkeypatch.setattr("speechforget.models.catalog.hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr("speechforget.models.hub.hub_reachable", lambda timeout=3.0: False)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
     with pytest.raises(ValueError, match="cannot be reached.*hub:<that folder>"):
         load_source(DataConfig(source="hub:google/speech_commands"))
@@ -131,7 +131,7 @@ def test_hub_load_failure_says_how_to_use_local_files(monkeypatch):
     def refuse(*args, **kwargs):
         raise ConnectionError("no route to the Hub")
 
-    monkeypatch.setattr("speechforget.models.catalog.hub_reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr("speechforget.models.hub.hub_reachable", lambda timeout=3.0: True)
     monkeypatch.setattr(datasets, "load_dataset", refuse)
     with pytest.raises(ValueError, match="no route to the Hub.*--data hub:<dir>"):
         load_source(DataConfig(source="hub:google/speech_commands"))

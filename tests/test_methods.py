@@ -374,7 +374,7 @@ def test_saliency_pass_keeps_each_module_mode(tiny_ctx):
 
 def test_bad_teaching_teacher_logits_match_a_direct_forward(tiny_ctx):
     from speechforget.methods.bad_teaching import teacher_logits
-    from speechforget.originals import frozen_copy
+    from speechforget.models.base import frozen_copy
 
     teacher = frozen_copy(tiny_ctx.original.model)
     idx = torch.tensor([5, 0, 3, 9, 2])

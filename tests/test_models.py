@@ -5,7 +5,7 @@ import torch
 from speechforget.config import TrainConfig
 from speechforget.engine import fit, predict, resolve_device
 from speechforget.models import build_model, load_checkpoint, save_checkpoint, state_hash
-from speechforget.originals import CNN_SPEC
+from speechforget.models.cnn import CNN_SPEC
 
 
 def test_cnn_shapes():

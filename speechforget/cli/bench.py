@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from speechforget.config import TASKS, DataConfig
+from speechforget.config import DEFAULT_BACKBONE, TASKS, DataConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "method.key=value (one method); repeatable",
     )
     p.add_argument("--out", required=True, help="folder for results.csv/.json/.md/.html")
-    p.add_argument("--backbone", default="cnn", help="cnn (built-in) or a transformer backbone")
+    p.add_argument(
+        "--backbone", default=DEFAULT_BACKBONE, help="cnn (built-in) or a transformer backbone"
+    )
     p.add_argument("--data", default="synthetic", help="synthetic | folder:<dir> | ...")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the built-in data set")
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
@@ -67,7 +69,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts += ["--superloss"] if args.superloss else []
     for item in args.overrides:
         parts += ["--set", item]
-    if args.backbone != "cnn":
+    if args.backbone != DEFAULT_BACKBONE:
         parts += ["--backbone", args.backbone]
     if args.data != "synthetic" or args.data_seed:
         parts += ["--data", args.data, "--data-seed", str(args.data_seed)]

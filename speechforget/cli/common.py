@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from speechforget.config import TASKS, DataConfig, ExperimentConfig
+from speechforget.config import DEFAULT_BACKBONE, TASKS, DataConfig, ExperimentConfig
 
 
 def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
     p.add_argument(
         "--backbone",
-        default="cnn",
+        default=DEFAULT_BACKBONE,
         help="cnn (built-in) or a transformer backbone ('list' to list them)",
     )
     p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")

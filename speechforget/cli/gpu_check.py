@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import tempfile
 import time
 
@@ -73,9 +72,10 @@ def model_spec(args: argparse.Namespace, num_classes: int) -> tuple[dict, str]:
     real architecture from the built-in config, randomly initialised."""
     from transformers import AutoConfig
 
-    from speechforget.models.catalog import load_from, resolve_backbone
+    from speechforget.models.catalog import resolve_backbone
     from speechforget.models.hf_configs import real_config, tiny_config
-    from speechforget.models.pretrained import fresh_spec
+    from speechforget.models.hub import load_from
+    from speechforget.training.transformers import fresh_spec
 
     info = resolve_backbone(args.backbone)
     if args.tiny:
@@ -132,30 +132,24 @@ def time_steps(spec: dict, x: torch.Tensor, y: torch.Tensor, recipe: TrainConfig
 
 def main(args: argparse.Namespace) -> int:
     """Runs in a fresh cache folder, so no cached original or gold retrain is reused."""
-    old = os.environ.get("SPEECHFORGET_CACHE")
+    from speechforget.store import Store
+
     with tempfile.TemporaryDirectory(prefix="speechforget_gpu_check_") as tmp:
-        os.environ["SPEECHFORGET_CACHE"] = tmp
-        try:
-            return _check(args)
-        finally:
-            if old is None:
-                os.environ.pop("SPEECHFORGET_CACHE", None)
-            else:
-                os.environ["SPEECHFORGET_CACHE"] = old
+        return _check(args, Store(tmp))
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, store) -> int:
     if args.list:
-        from speechforget.models.catalog import describe_backbones
+        from speechforget.models import describe_backbones
 
         print(describe_backbones())
         return 0
     from speechforget.data import load_source
     from speechforget.engine import resolve_device
     from speechforget.models import build_model
-    from speechforget.models.pretrained import original_meta
-    from speechforget.originals import Trained, featurize, original_metrics, train_model
     from speechforget.pipeline import Context, run_experiment
+    from speechforget.training import Trained, featurize, original_metrics, train_model
+    from speechforget.training.transformers import original_meta
 
     device = resolve_device(args.device)
     n = args.n or (240 if args.tiny else 2000)
@@ -165,7 +159,8 @@ def _check(args: argparse.Namespace) -> int:
         + (", bf16 autocast" if device.type == "cuda" else "")
     )
     if args.data:
-        data = load_source(DataConfig(source=args.data, subset=max(1, n // len(KWS_LABELS))))
+        subset = max(1, n // len(KWS_LABELS))
+        data = load_source(DataConfig(source=args.data, subset=subset), store)
     else:
         data = tone_data(n)
     task = data.task("kws" if data.keyword_names else "sid")
@@ -199,7 +194,7 @@ def _check(args: argparse.Namespace) -> int:
     )
 
     t0 = time.perf_counter()
-    model, run = train_model(spec, recipe, x[train], y[train])
+    model, run = train_model(spec, recipe, x[train], y[train], store=store)
     meta = original_meta(
         task, args.backbone, recipe, spec=model.spec(), train_time_s=round(run.time_s, 2)
     )
@@ -209,7 +204,7 @@ def _check(args: argparse.Namespace) -> int:
         f"(with evaluation {time.perf_counter() - t0:.1f} s), test acc "
         f"{meta['metrics'].get('test_acc', float('nan')):.3f}"
     )
-    ctx = Context(task, x, Trained(model, meta, run))
+    ctx = Context(task, x, Trained(model, meta, run), store)
     return _unlearning_runs(args, ctx, device, run_experiment)
 
 

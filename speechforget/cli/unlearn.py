@@ -80,7 +80,7 @@ def _list(args: argparse.Namespace) -> int:
 
         print(describe_methods())
     if args.backbone == "list":
-        from speechforget.models.catalog import describe_backbones
+        from speechforget.models import describe_backbones
 
         print(describe_backbones())
     if args.data == "list":

@@ -15,34 +15,35 @@ from collections.abc import Callable
 from speechforget.config import DataConfig
 from speechforget.data.dataset import KWS_LABELS, SpeechData, TaskData
 from speechforget.data.splits import ForgetSpec, Split, make_split
+from speechforget.store import Store
 
 
-def _synthetic(arg: str, cfg: DataConfig) -> SpeechData:
+def _synthetic(arg: str, cfg: DataConfig, store: Store) -> SpeechData:
     from speechforget.data.synthetic import SynthConfig, build_synthetic
 
-    return build_synthetic(SynthConfig(seed=cfg.seed))
+    return build_synthetic(SynthConfig(seed=cfg.seed), store)
 
 
-def _folder(arg: str, cfg: DataConfig) -> SpeechData:
+def _folder(arg: str, cfg: DataConfig, store: Store) -> SpeechData:
     from speechforget.data.folder import load_folder
 
     return load_folder(arg)
 
 
-def _hub(arg: str, cfg: DataConfig) -> SpeechData:
+def _hub(arg: str, cfg: DataConfig, store: Store) -> SpeechData:
     from speechforget.data.hub import load_hub
 
-    return load_hub(arg, cfg)
+    return load_hub(arg, cfg, store)
 
 
-def _voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
+def _voxceleb(arg: str, cfg: DataConfig, store: Store) -> SpeechData:
     from speechforget.data.voxceleb import load_voxceleb
 
-    return load_voxceleb(arg, cfg)
+    return load_voxceleb(arg, cfg, store)
 
 
-# source kind -> loader(argument after the colon, DataConfig)
-SOURCES: dict[str, Callable[[str, DataConfig], SpeechData]] = {
+# source kind -> loader(argument after the colon, DataConfig, the cache folder)
+SOURCES: dict[str, Callable[[str, DataConfig, Store], SpeechData]] = {
     "synthetic": _synthetic,
     "folder": _folder,
     "hub": _hub,
@@ -50,11 +51,13 @@ SOURCES: dict[str, Callable[[str, DataConfig], SpeechData]] = {
 }
 
 
-def load_source(cfg: DataConfig) -> SpeechData:
+def load_source(cfg: DataConfig, store: Store | None = None) -> SpeechData:
+    """The clips of a data source; built or decoded data is kept in `store` (default: the
+    cache folder, see speechforget.store)."""
     kind, _, arg = cfg.source.partition(":")
     if kind not in SOURCES:
         raise ValueError(f"unknown data source '{cfg.source}'; choose one of {', '.join(SOURCES)}")
-    return SOURCES[kind](arg, cfg)
+    return SOURCES[kind](arg, cfg, Store.of(store))
 
 
 # (--data value, what it is) for `--data list` and the app's data-set notes

@@ -28,7 +28,8 @@ import numpy as np
 from speechforget.config import DataConfig
 from speechforget.data.audio import AudioError, fit_clip, load_audio
 from speechforget.data.dataset import KEYWORDS, KWS_LABELS, SAMPLE_RATE, SpeechData
-from speechforget.data.npz_cache import cache_root, cached, per_class_subset
+from speechforget.data.npz_cache import cached, per_class_subset
+from speechforget.store import Store
 
 DEFAULT_REPO, DEFAULT_CONFIG = "google/speech_commands", "v0.01"
 SPLIT_NAMES = {
@@ -107,15 +108,15 @@ def _source_key(source: str, config: str | None) -> dict:
     }
 
 
-def _open(source: str, config: str | None) -> dict:
+def _open(source: str, config: str | None, store: Store) -> dict:
     """{split: datasets.Dataset} for a local folder or a Hub repo, audio undecoded."""
     import datasets
 
-    hf_cache = str(cache_root() / "hf_datasets")
+    hf_cache = str(store.dir("hf_datasets"))
     if Path(source).is_dir():
         files = _local_files(Path(source))
         return dict(datasets.load_dataset("parquet", data_files=files, cache_dir=hf_cache))
-    from speechforget.models.catalog import hub_reachable
+    from speechforget.models.hub import hub_reachable
 
     if not hub_reachable() and not datasets.config.HF_HUB_OFFLINE:
         raise ValueError(
@@ -249,7 +250,7 @@ def _assemble(waves: list[np.ndarray], meta: list[tuple], kws: bool, name: str) 
     )
 
 
-def load_hub(arg: str, cfg: DataConfig) -> SpeechData:
+def load_hub(arg: str, cfg: DataConfig, store: Store | None = None) -> SpeechData:
     """SpeechData from a Hub repo or a local folder of parquet files (see module docstring);
     at most cfg.subset clips per class in each split, drawn with cfg.seed."""
     source, config, seconds = parse_arg(arg)
@@ -257,7 +258,7 @@ def load_hub(arg: str, cfg: DataConfig) -> SpeechData:
     name = f"hub:{Path(source).name if Path(source).is_dir() else source}"
 
     def build() -> SpeechData:
-        splits = {s: _undecoded(ds) for s, ds in _open(source, config).items()}
+        splits = {s: _undecoded(ds) for s, ds in _open(source, config, Store.of(store)).items()}
         rows, kws = _rows(splits)
         silence = [r for r in rows if kws and _kws_label(r[3]) == "_silence_"]
         rest = [r for r in rows if not (kws and _kws_label(r[3]) == "_silence_")]
@@ -272,4 +273,5 @@ def load_hub(arg: str, cfg: DataConfig) -> SpeechData:
         return _assemble(waves, meta, kws, name)
 
     key = _source_key(source, config)
-    return cached("hub", {**key, "subset": cfg.subset, "seed": cfg.seed, "n": n}, build)
+    key = {**key, "subset": cfg.subset, "seed": cfg.seed, "n": n}
+    return cached("hub", key, build, store)

@@ -2,74 +2,59 @@
 
     data = cached("hub", {"repo": ..., "subset": 100}, lambda: decode_everything())
 
-stores `$SPEECHFORGET_CACHE/<kind>/<sha256 of the key>.npz` (waves as 16-bit PCM,
+stores `<cache>/<kind>/<sha256 of the key>.npz` (see speechforget.store) (waves as 16-bit PCM,
 which is what Speech Commands and VoxCeleb hold: reading it back is exact) and
 loads it without pickle.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from speechforget.data.audio import to_int16
 from speechforget.data.dataset import SpeechData
+from speechforget.store import Store
 
 FORMAT_VERSION = 1  # bump when a source's decoding changes: it invalidates the cache
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("SPEECHFORGET_CACHE", Path.home() / ".cache" / "speechforget"))
+def _arrays(data: SpeechData) -> dict[str, np.ndarray]:
+    return {
+        "waves": to_int16(data.waves),
+        "keyword": data.keyword,
+        "speaker": data.speaker,
+        "take": data.take,
+        "split": data.split.astype("U7"),
+        "word": data.word.astype(str),
+        "keyword_names": np.array(data.keyword_names, dtype=str),
+        "speaker_names": np.array(data.speaker_names, dtype=str),
+        "name": np.array(data.name),
+    }
 
 
-def _save(data: SpeechData, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        waves=to_int16(data.waves),
-        keyword=data.keyword,
-        speaker=data.speaker,
-        take=data.take,
-        split=data.split.astype("U7"),
-        word=data.word.astype(str),
-        keyword_names=np.array(data.keyword_names, dtype=str),
-        speaker_names=np.array(data.speaker_names, dtype=str),
-        name=np.array(data.name),
+def _speech_data(z: dict[str, np.ndarray]) -> SpeechData:
+    return SpeechData(
+        waves=z["waves"].astype(np.float32) / 32768.0,
+        keyword=z["keyword"],
+        speaker=z["speaker"],
+        take=z["take"],
+        split=z["split"],
+        word=z["word"],
+        keyword_names=z["keyword_names"].tolist(),
+        speaker_names=z["speaker_names"].tolist(),
+        name=str(z["name"]),
     )
-    tmp.replace(path)  # never leave a half-written file under the final name
 
 
-def _load(path: Path) -> SpeechData:
-    with np.load(path, allow_pickle=False) as z:
-        return SpeechData(
-            waves=z["waves"].astype(np.float32) / 32768.0,
-            keyword=z["keyword"],
-            speaker=z["speaker"],
-            take=z["take"],
-            split=z["split"],
-            word=z["word"],
-            keyword_names=z["keyword_names"].tolist(),
-            speaker_names=z["speaker_names"].tolist(),
-            name=str(z["name"]),
-        )
-
-
-def cached(kind: str, key: dict, build: Callable[[], SpeechData]) -> SpeechData:
-    """`build()` once per key; later calls read the npz file."""
-    digest = hashlib.sha256(
-        json.dumps({"v": FORMAT_VERSION, **key}, sort_keys=True, default=str).encode()
-    ).hexdigest()[:24]
-    path = cache_root() / kind / f"{digest}.npz"
-    if path.exists():
-        return _load(path)
-    _save(build(), path)
-    return _load(path)  # the same 16-bit clips on the first and every later call
+def cached(
+    kind: str, key: dict, build: Callable[[], SpeechData], store: Store | None = None
+) -> SpeechData:
+    """`build()` once per key; later calls read the npz file in the store. The first call
+    returns the same 16-bit clips as every later one."""
+    key = {"v": FORMAT_VERSION, **key}
+    return _speech_data(Store.of(store).arrays(kind, key, lambda: _arrays(build())))
 
 
 def per_class_subset(split: np.ndarray, label: np.ndarray, n: int | None, seed: int) -> np.ndarray:

@@ -7,7 +7,7 @@ recording: time shift, gain, random EQ, sometimes reverberation, and background
 noise (white, pink, brown or babble-like) at a random SNR. Clips are 1 s at
 16 kHz. `n_unheard` extra speakers, in split "unheard", are never trained on.
 
-    data = build_synthetic()               # cached under $SPEECHFORGET_CACHE/synthetic/
+    data = build_synthetic()               # cached under <cache>/synthetic/ (speechforget.store)
     data = build_synthetic(SynthConfig.small())
 
 Synthesis always runs in a fresh subprocess, in a fixed order: espeak-ng keeps
@@ -40,6 +40,7 @@ from speechforget.data.dataset import (
     UNKNOWN_WORDS,
     SpeechData,
 )
+from speechforget.store import Store
 
 FORMAT_VERSION = 1  # bump when the generator changes: it invalidates every cache entry
 LANGUAGES = (
@@ -290,12 +291,6 @@ def _render(
     return resample(x, src, SAMPLE_RATE)
 
 
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """`cache_dir`, else $SPEECHFORGET_CACHE, else ~/.cache/speechforget."""
-    env = os.environ.get("SPEECHFORGET_CACHE")
-    return Path(cache_dir or env or Path.home() / ".cache" / "speechforget").expanduser()
-
-
 def _load(path: Path) -> SpeechData:
     with np.load(path, allow_pickle=False) as z:
         return SpeechData(
@@ -312,7 +307,7 @@ def _load(path: Path) -> SpeechData:
 
 
 def build_synthetic(
-    cfg: SynthConfig | None = None, cache_dir: str | Path | None = None
+    cfg: SynthConfig | None = None, cache_dir: Store | str | Path | None = None
 ) -> SpeechData:
     """The synthetic data set for `cfg` (default SynthConfig()), from the disk cache when there.
 
@@ -322,7 +317,7 @@ def build_synthetic(
     """
     cfg = cfg or SynthConfig()
     cfg.validate()
-    path = cache_root(cache_dir) / "synthetic" / f"{cfg.key()}.npz"
+    path = Store.of(cache_dir).path("synthetic", cfg.key(), ".npz")
     if path.exists():
         try:
             return _load(path)

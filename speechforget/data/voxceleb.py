@@ -22,6 +22,7 @@ from speechforget.config import DataConfig
 from speechforget.data.audio import AudioError, fit_clip, load_audio
 from speechforget.data.dataset import SAMPLE_RATE, SpeechData
 from speechforget.data.npz_cache import cached, per_class_subset
+from speechforget.store import Store
 
 DEFAULT_SECONDS = 3.0
 SPLIT_CODES = {"1": "train", "2": "val", "3": "test"}
@@ -94,7 +95,7 @@ def _decode_all(entries: list[tuple[str, str]], wav_root: Path, n: int, name: st
     )
 
 
-def load_voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
+def load_voxceleb(arg: str, cfg: DataConfig, store: Store | None = None) -> SpeechData:
     """SpeechData for speaker identification (no keywords; labels are speakers); at most
     cfg.subset clips per speaker in each split, drawn with cfg.seed."""
     root, seconds = _parse_arg(arg)
@@ -105,7 +106,7 @@ def load_voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
         if next(root.rglob("*.parquet"), None) is not None:
             from speechforget.data.hub import load_hub
 
-            return load_hub(f"{root}?seconds={seconds:g}", cfg)
+            return load_hub(f"{root}?seconds={seconds:g}", cfg, store)
         raise ValueError(f"no iden_split.txt in {root}; {LAYOUT_HELP}")
     entries = read_iden_split(split_file)
     if not entries:
@@ -124,6 +125,5 @@ def load_voxceleb(arg: str, cfg: DataConfig) -> SpeechData:
         "seed": cfg.seed,
         "n": n,
     }
-    return cached(
-        "voxceleb", key, lambda: _decode_all(entries, wav_root, n, f"voxceleb:{root.name}")
-    )
+    build = lambda: _decode_all(entries, wav_root, n, f"voxceleb:{root.name}")  # noqa: E731
+    return cached("voxceleb", key, build, store)

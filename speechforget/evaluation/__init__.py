@@ -4,7 +4,7 @@
 Pure numpy/scikit-learn; pass logits and labels as numpy arrays.
 """
 
-from .attacks import forget_vs_test_attack, mia_efficacy, mia_loss_attack
+from .attacks import forget_vs_test_attack, member_probability, mia_efficacy, mia_loss_attack
 from .metrics import (
     accuracy,
     confidence,
@@ -29,6 +29,7 @@ __all__ = [
     "confidence",
     "confusion_matrix",
     "forget_vs_test_attack",
+    "member_probability",
     "gap_to_retrain",
     "log_softmax",
     "mia_efficacy",

@@ -91,10 +91,36 @@ def mia_loss_attack(
 
     loss_retain (Nr,), loss_test (Nt,), loss_forget (Nf,): per-sample CE in nats.
     """
+    clf, x, labels = _loss_attack(loss_retain, loss_test, seed)
+    return _fraction_non_member(clf, x, labels, _loss_feature(loss_forget))
+
+
+def _loss_attack(loss_retain: np.ndarray, loss_test: np.ndarray, seed: int):
+    """(unfitted attack, shadow features, labels) of the paper's loss MIA."""
     rng = np.random.default_rng(seed)
     x, labels = _shadow_set(_loss_feature(loss_retain), _loss_feature(loss_test), rng, None)
     clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
-    return _fraction_non_member(clf, x, labels, _loss_feature(loss_forget))
+    return clf, x, labels
+
+
+def member_probability(
+    loss_retain: np.ndarray, loss_test: np.ndarray, loss: np.ndarray | float, seed: int = 0
+) -> np.ndarray | float:
+    """P(member) of clips under the paper's loss MIA (`mia_loss_attack`, fit the same way on
+    Dr vs Dt), for clips it did not see: near 1, the model treats a clip like its training
+    data; near 0, like an unseen clip. `loss` is one CE or an (N,) array of them; NaN when a
+    side has fewer than 2 clips, 0.5 when every shadow loss is the same constant."""
+    single = np.ndim(loss) == 0
+    clf, x, labels = _loss_attack(loss_retain, loss_test, seed)
+    n = len(np.atleast_1d(loss))
+    if min(np.sum(labels == 1), np.sum(labels == 0)) < 2:
+        out = np.full(n, NAN)
+    elif np.ptp(x) == 0:
+        out = np.full(n, 0.5)
+    else:
+        clf.fit(x, labels)
+        out = clf.predict_proba(_loss_feature(np.atleast_1d(loss)))[:, 1]
+    return float(out[0]) if single else out
 
 
 def mia_efficacy(

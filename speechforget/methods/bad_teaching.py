@@ -34,8 +34,7 @@ from speechforget.methods.base import (
 )
 from speechforget.methods.losses import kl_t_per_sample
 from speechforget.models import build_model
-from speechforget.models.base import Backbone
-from speechforget.originals import frozen_copy
+from speechforget.models.base import Backbone, frozen_copy
 
 
 @dataclass

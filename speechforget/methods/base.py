@@ -136,6 +136,8 @@ class Method:
     Config: ClassVar[type] = UnlearnConfig
     # tuned defaults per unlearning mode, applied over Config() (see registry.resolve_config)
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sample": {}, "class": {}}
+    # the method's result is the gold retrain itself (no losses of its own to re-weight)
+    yields_gold: ClassVar[bool] = False
 
     def __init__(self, cfg: UnlearnConfig | None = None) -> None:
         self.cfg = cfg if cfg is not None else self.Config()

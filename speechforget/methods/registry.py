@@ -81,10 +81,10 @@ class Registry(Mapping):
         cls = self.get_method(name)
         method = cls(self.resolve_config(name, mode, overrides))
         if superloss or name.endswith(SL_SUFFIX):
-            if cls.name == "retrain":
+            if cls.yields_gold:
                 raise ValueError(
                     "SuperLoss re-weights a method's per-sample losses; "
-                    "retrain has none: drop --superloss or '+sl'"
+                    f"{cls.name} has none: drop --superloss or '+sl'"
                 )
             method = WithSuperLoss(method, superloss_config(overrides))
         return method

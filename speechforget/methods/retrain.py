@@ -1,7 +1,7 @@
 """Retrain (the gold standard): train from scratch on the retain set only, from the
-original's initialisation and with its recipe. Delegates to
-speechforget.originals.gold_retrain, which caches the result per retain set; its
-time is the budget every other method is held to."""
+original's initialisation and with its recipe, through speechforget.training.retrain_gold
+(the one entry point the pipeline and the bench use too), which keeps the result per
+retain set; its time is the budget every other method is held to."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from typing import Any
 from speechforget.engine import RunResult
 from speechforget.methods.base import Method, setting
 from speechforget.models.base import Backbone
+from speechforget.training import retrain_gold
 
 
 @dataclass
 class RetrainConfig:
     """The recipe is the original's (epochs, lr, ...); nothing to tune here."""
 
-    use_cache: bool = setting(True, "reuse a cached gold retrain of the same retain set")
+    use_cache: bool = setting(True, "reuse a kept gold retrain of the same retain set")
 
 
 class Retrain(Method):
@@ -26,13 +27,12 @@ class Retrain(Method):
     paper = "the gold standard: retrain from scratch on Dr with the original's recipe"
     Config = RetrainConfig
     defaults = {"sample": {}, "class": {}}
+    yields_gold = True
 
     def run_whole(
         self, ctx: Any, split: Any, device: str, on_step: Any = None
     ) -> tuple[Backbone, RunResult]:
-        from speechforget.originals import gold_retrain
-
-        gold = gold_retrain(
+        gold = retrain_gold(
             ctx.original,
             ctx.task,
             ctx.x,
@@ -40,5 +40,6 @@ class Retrain(Method):
             on_step,
             use_cache=self.cfg.use_cache,
             device=device,
+            store=ctx.store,
         )
         return gold.model, gold.run or RunResult(time_s=float(gold.meta["time_s"]))

@@ -29,7 +29,7 @@ from speechforget.methods.base import (
     shuffled,
 )
 from speechforget.methods.losses import ce, kl_t_per_sample
-from speechforget.originals import frozen_copy
+from speechforget.models.base import frozen_copy
 
 
 @dataclass

@@ -1,31 +1,52 @@
-"""Backbone registry and safetensors checkpoints.
+"""The model registry and safetensors checkpoints: architectures only (what is trained
+with a recipe, originals and gold retrains, lives in speechforget.training).
 
-`build_model(spec)` rebuilds an empty model from the dict its `spec()` gave;
-`save_checkpoint` / `load_checkpoint` store weights as safetensors beside a JSON
-metadata file (recipe, data checksum, accuracies). Nothing here unpickles.
+`FAMILIES` builds an empty model of each family from the dict its `spec()` gave
+(`build_model(spec)`); `BUILTIN` names the built-in backbones, trained from scratch with
+their own recipe and shipped in assets/ (a new one is a model file plus an entry here);
+transformer backbones are listed in models/catalog.py. `save_checkpoint` /
+`load_checkpoint` store weights as safetensors beside a JSON metadata file (recipe, data
+checksum, accuracies). Nothing here unpickles.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from speechforget.models.base import Backbone
-from speechforget.models.cnn import SmallCNN
-from speechforget.models.hf_entry import build_hf, list_backbones, load_original_checkpoint  # noqa: F401
+from speechforget.models.registry import BUILTIN, FAMILIES, Builtin, builtin
 
-# family name -> builder(spec dict) -> Backbone. Transformer families register here too.
-FAMILIES: dict[str, Callable[[dict], Backbone]] = {
-    "cnn": lambda s: SmallCNN(**{k: v for k, v in s.items() if k != "family"}),
-    "wav2vec2": build_hf,
-    "hubert": build_hf,
-    "whisper": build_hf,
-}
+__all__ = ["BUILTIN", "FAMILIES", "Backbone", "Builtin", "build_model", "builtin"]
+
+
+def list_backbones() -> list[dict]:
+    """Every backbone a user can pick, the built-in ones first (for the app and the CLI)."""
+    from speechforget.models.catalog import list_backbones as transformers
+
+    rows = [
+        {"name": b.name, "hub_id": None, "family": b.spec["family"], "size": b.size}
+        | {"task": None, "description": b.description}
+        for b in BUILTIN.values()
+    ]
+    return rows + transformers()
+
+
+def describe_backbones() -> str:
+    """Every backbone as a text table (for `--backbone list`)."""
+    rows = list_backbones()
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"{r['name']:<{width}}  {r['size']:>11}  {r['description']}" for r in rows]
+    note = (
+        "a transformer backbone also takes --checkpoint <local save_pretrained folder>; "
+        "NAME:frozen trains the head only"
+    )
+    return "\n".join([*lines, "", note])
 
 
 def build_model(spec: dict, seed: int | None = None) -> Backbone:
@@ -69,8 +90,6 @@ def load_checkpoint(path: str | Path) -> tuple[Backbone, dict]:
 
 def state_hash(model: torch.nn.Module) -> str:
     """A digest of every parameter and buffer (tests: the original is never modified)."""
-    import hashlib
-
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())

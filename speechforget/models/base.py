@@ -13,6 +13,8 @@ Every method, metric and figure only relies on this contract.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -50,3 +52,11 @@ class Backbone(nn.Module):
     def spec(self) -> dict:
         """What is needed to rebuild this model empty (saved beside its weights)."""
         raise NotImplementedError
+
+
+def frozen_copy(model: Backbone) -> Backbone:
+    """A deep copy with no gradients: methods get copies, the original stays as it was."""
+    twin = copy.deepcopy(model).eval()
+    for p in twin.parameters():
+        p.requires_grad_(False)
+    return twin

@@ -11,7 +11,12 @@ import torch
 import torchaudio
 from torch import nn
 
+from speechforget.config import TrainConfig
 from speechforget.models.base import Backbone
+
+# The shipped originals' architecture and recipe (see README "Built-in data and models").
+CNN_SPEC = {"family": "cnn", "n_mels": 40, "width": 16, "embed_dim": 64, "dropout": 0.1}
+CNN_RECIPE = TrainConfig()
 
 
 def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:

@@ -12,7 +12,7 @@ unlearning only the head leaves the encoder's representation untouched, which a
 linear probe on the embeddings can still read, so it is an opt-in speed mode
 (`--backbone NAME:frozen`), not the default.
 
-Files: `$SPEECHFORGET_CACHE/features/<sha256 of encoder weights + batch bytes>.safetensors`,
+Files: `<store>/features/<sha256 of encoder weights + batch bytes>.safetensors`,
 one per featurize batch: the same clips in the same batches (originals.featurize's
 default of 256) hit the cache.
 """
@@ -23,6 +23,8 @@ import hashlib
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from speechforget.store import Store
 
 CHUNK = 16
 
@@ -43,11 +45,12 @@ def encoder_fingerprint(model) -> str:
 def encoder_features(model, x: torch.Tensor) -> torch.Tensor:
     """(B, ...) encoder inputs -> (B, layers, D) time-pooled states, from the disk cache
     when this encoder has seen these exact inputs before."""
-    from speechforget.originals import cache_dir
-
     h = hashlib.sha256(encoder_fingerprint(model).encode())
     h.update(x.detach().float().cpu().contiguous().numpy().tobytes())
-    path = cache_dir() / "features" / f"{h.hexdigest()[:32]}.safetensors"
+    # the store of the run that built the model (training sets it), else the default one
+    path = Store.of(getattr(model, "feature_store", None)).path(
+        "features", h.hexdigest()[:32], ".safetensors"
+    )
     if path.exists():
         return load_file(str(path))["states"].to(x.device)
     was_training = model.training

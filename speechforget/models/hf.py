@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from speechforget.models.base import Backbone
-from speechforget.models.catalog import load_from
 from speechforget.models.hf_configs import config_from_dict
+from speechforget.models.hub import load_from
 from speechforget.models.whisper import log_mel, mel_filters, pad_frames
 
 FAMILY_NAMES = ("wav2vec2", "hubert", "whisper")

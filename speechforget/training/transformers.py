@@ -7,7 +7,7 @@ A checkpoint (a Hub id or a local folder written by `save_pretrained`) whose
 config labels cover the data set's classes is a ready original: its classifier
 rows are re-ordered onto the data set's labels. Any other checkpoint is a
 pretrained encoder: the original is fine-tuned from it with HF_RECIPE (feature
-encoder frozen) and cached under `$SPEECHFORGET_CACHE/originals/`; the gold
+encoder frozen) and kept in the store under `originals/`; the gold
 retrain reuses the same recipe and encoder through `spec()`.
 
 `NAME:frozen` (e.g. `whisper-tiny:frozen`) freezes the whole encoder and caches
@@ -23,18 +23,19 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from speechforget.config import TrainConfig
+from speechforget.config import TrainConfig, apply_overrides
 from speechforget.data.dataset import TaskData
-from speechforget.models.catalog import BackboneInfo, load_from, resolve_backbone
+from speechforget.engine import resolve_device
+from speechforget.models import build_model, load_checkpoint, save_checkpoint
+from speechforget.models.catalog import BackboneInfo, resolve_backbone
 from speechforget.models.hf import HFBackbone, config_dict
-
-if TYPE_CHECKING:
-    from speechforget.originals import Trained
+from speechforget.models.hub import load_from
+from speechforget.store import Store
+from speechforget.training.recipe import Trained, featurize, original_metrics, train_model
 
 # The fine-tuning recipe of the transformers audio-classification example on Speech
 # Commands (lr 3e-5, 5 epochs, batch 32, warm-up then decay; feature encoder frozen).
@@ -48,6 +49,28 @@ FROZEN_RECIPE = TrainConfig(epochs=30, lr=1e-3, weight_decay=0.01, batch_size=64
 def default_recipe(backbone: str) -> TrainConfig:
     """The recipe an original of `backbone` is fine-tuned with unless told otherwise."""
     return FROZEN_RECIPE if parse_backbone(backbone)[1] else HF_RECIPE
+
+
+def recipe_with(backbone: str, overrides: dict) -> TrainConfig | None:
+    """The backbone's default recipe with `overrides` (--recipe KEY=VALUE) applied; None (the
+    default) when there are none. A bad key raises ValueError listing the valid ones."""
+    return apply_overrides(default_recipe(backbone), overrides) if overrides else None
+
+
+def load_transformer(
+    backbone: str,
+    task: TaskData,
+    checkpoint: str | None,
+    recipe: dict,
+    device: str = "auto",
+    store: Store | None = None,
+) -> tuple[torch.Tensor, Trained]:
+    """(inputs of every task clip, the original) of a transformer backbone (ORIGINALS entry)."""
+    trained = load_original_checkpoint(
+        backbone, task, checkpoint, recipe=recipe_with(backbone, recipe), device=device, store=store
+    )
+    trained.model.feature_store = Store.of(store)
+    return featurize(trained.model, task.waves, str(resolve_device(device))), trained
 
 
 def parse_backbone(name: str) -> tuple[str, bool]:
@@ -157,17 +180,12 @@ def load_original_checkpoint(
     recipe: TrainConfig | None = None,
     on_step=None,
     device: str = "auto",
+    store: Store | None = None,
 ) -> Trained:
     """The original model of a transformer backbone on `task` (see module docstring)."""
     from transformers import AutoConfig
 
-    from speechforget.engine import resolve_device
-    from speechforget.models import build_model, load_checkpoint, save_checkpoint
-    from speechforget.originals import Trained, cache_dir, featurize, original_metrics, train_model
-
     name, frozen = parse_backbone(backbone)
-    if name == "cnn" and checkpoint is not None:  # a file written by save_checkpoint
-        return Trained(*load_checkpoint(checkpoint))
     info = resolve_backbone(name) if checkpoint is None or _known(name) else None
     source = checkpoint or info.hub_id
     config = load_from(AutoConfig.from_pretrained, source)
@@ -211,11 +229,8 @@ def load_original_checkpoint(
         sort_keys=True,
         default=str,
     )
-    path = (
-        cache_dir()
-        / "originals"
-        / f"hf_{name}_{task.task}_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = Store.of(store).path("originals", f"hf_{name}_{task.task}_{digest}")
     if Path(str(path) + ".safetensors").exists():
         model, meta = load_checkpoint(path)
         return Trained(model, meta)
@@ -228,8 +243,9 @@ def load_original_checkpoint(
         x[train],
         torch.from_numpy(task.y[train]),
         on_step,
+        Store.of(store),
     )
-    # "spec" keys the gold-retrain cache (originals.gold_key): one entry per model
+    # "spec" keys the gold-retrain cache (training/gold.py gold_key): one entry per model
     meta = original_meta(
         task,
         backbone,

@@ -1,0 +1,98 @@
+"""The gold standard: retrain from scratch on the retain set with the original's recipe and
+initialisation. This is the one entry point the pipeline, the bench and the `retrain`
+method use; results are kept in the store under `gold/`, keyed by what a gold retrain
+depends on (spec, recipe, data, task, retain set), so a forget set is retrained once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from speechforget.config import TrainConfig
+from speechforget.data.dataset import TaskData
+from speechforget.engine import StepCallback, StepLog
+from speechforget.models import load_checkpoint, save_checkpoint
+from speechforget.store import Store
+from speechforget.training.recipe import Trained, train_model
+
+KEPT = ("task", "backbone", "class_names", "recipe", "data_checksum")
+
+
+def gold_key(original: Trained, retain: np.ndarray) -> str:
+    """What a gold retrain depends on: model spec, recipe, data, task and retain set."""
+    meta = original.meta
+    key = {
+        "spec": original.model.spec(),
+        **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")},
+    }
+    h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
+    return h.hexdigest()[:20]
+
+
+def cached_gold(original: Trained, retain: np.ndarray, store: Store | None = None) -> dict | None:
+    """The metadata of a kept gold retrain for this retain set, or None."""
+    path = Store.of(store).path("gold", gold_key(original, retain), ".json")
+    if path.exists() and Path(str(path)[:-5] + ".safetensors").exists():
+        return json.loads(path.read_text())
+    return None
+
+
+def _replay_cached(meta: dict, on_step: StepCallback | None) -> None:
+    """A kept gold still shows one point on the live curve, marked as loaded."""
+    if on_step is None or not meta.get("history"):
+        return
+    last = meta["history"][-1]
+    log = StepLog(
+        last["step"],
+        last["epoch"],
+        None,
+        last["retain_loss"],
+        meta["time_s"],
+        "cached",
+        last["step"],
+    )
+    on_step(log)
+
+
+def retrain_gold(
+    original: Trained,
+    task: TaskData,
+    x: torch.Tensor,
+    retain: np.ndarray,
+    on_step: StepCallback | None = None,
+    use_cache: bool = True,
+    device: str = "auto",
+    store: Store | None = None,
+) -> Trained:
+    """Retrain from scratch on the retain clips with the original's recipe and init.
+
+    Kept per (spec, recipe, data, retain set); the kept meta holds the time it took,
+    which is the budget unlearning methods are held to (training/budget.py)."""
+    store = Store.of(store)
+    path = store.path("gold", gold_key(original, retain))
+    if use_cache and cached_gold(original, retain, store) is not None:
+        model, meta = load_checkpoint(path)
+        _replay_cached(meta, on_step)
+        return Trained(model, meta)
+    recipe = TrainConfig(**{**original.meta["recipe"], "device": device})
+    t0 = time.perf_counter()
+    y = torch.from_numpy(task.y[retain])
+    model, run = train_model(original.model.spec(), recipe, x[retain], y, on_step, store)
+    if run.stopped:
+        return Trained(model, {"stopped": True, "time_s": run.time_s}, run)
+    meta = {
+        **{k: original.meta.get(k) for k in KEPT},
+        "time_s": round(time.perf_counter() - t0, 3),
+        "n_retain": int(len(retain)),
+        "history": [h.to_dict() for h in run.history],
+    }
+    if use_cache:
+        save_checkpoint(model, path, meta)
+    return Trained(model, meta, run)
