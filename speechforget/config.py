@@ -13,6 +13,7 @@ from typing import Any
 
 TASKS = ("kws", "sid")
 TASK_LABELS = {"kws": "keyword spotting", "sid": "speaker identification"}
+DEFAULT_BACKBONE = "cnn"
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
