@@ -478,3 +478,20 @@ def test_choice_settings_are_dropdowns_with_mode_defaults():
     assert (opt.default, klass["optimizer"].default) == ("sgd", "adamw")
     with pytest.raises(ValueError, match="adamw, sgd"):
         controls.cast_param(opt, "adam")
+
+
+def test_a_provisional_map_is_redrawn_after_the_gold(tiny_ctx, monkeypatch):
+    """A PCA map drawn while UMAP still warms up is redrawn once the gold retrain is done."""
+    from speechforget import viz
+
+    now = {"used": "PCA (UMAP still warming up)", "status": "warming"}
+    monkeypatch.setattr(viz, "project_2d", lambda b, a, *_: (b[:, :2], a[:, :2], now["used"]))
+    monkeypatch.setattr(viz, "projection_status", lambda: now["status"])
+    app = App.create(TinyContexts(tiny_ctx), SessionStore(), projection="auto")
+    outs = outputs(app.runs.run(*run_args(app, names=("down",))), RUN_KEYS)
+    sid = outs[-1]["session"]
+    assert app.store.peek(sid).projection.provisional
+    now.update(used="UMAP", status="ready")
+    gold = outputs(app.runs.gold(sid), GOLD_KEYS)
+    assert "(UMAP)" in last(gold, "embedding").layout.annotations[0].text
+    assert not app.store.peek(sid).projection.provisional
