@@ -1,9 +1,13 @@
 """One clip a visitor uploads or records: load it, predict it with each model, score its
 membership with the report's loss attack, and say in plain words what changed.
-(`speechforget.explore` re-exports these for the UI.)"""
+
+    wave = load_clip(path)                           # (16000,) float32 at 16 kHz
+    check = check_clip(wave, "yes", res, ctx)        # ClipCheck: probs, label, scores, verdict
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +57,40 @@ def load_clip(
             f"record at least {MIN_SECONDS:g} s (a whole word)"
         )
     return fit_clip(x)
+
+
+@dataclass(frozen=True)
+class ClipCheck:
+    """What the models make of one clip."""
+
+    probs: dict[str, np.ndarray]  # {model: (C,) class probabilities}
+    label: int  # the class the clip is judged against
+    class_names: list[str]
+    scores: dict[str, float]  # {model: P(training member)}, see membership_scores
+    verdict: str  # in plain words, see verdict
+
+
+def check_clip(
+    wave: np.ndarray,
+    said: str | None,
+    res: Result | None,
+    ctx: Context | None = None,
+    original_loss: np.ndarray | None = None,
+) -> ClipCheck:
+    """Predict a (16000,) clip with the original model and, when `res` (a run with an
+    unlearned model) is given, with its unlearned and gold models; judge it against the
+    class named `said` (any other value: the class the original model hears). `ctx` is
+    the context to use without a run; `original_loss` the original's per-clip losses
+    there (computed when None)."""
+    ctx = res.ctx if res is not None else ctx
+    if ctx is None:
+        raise ValueError("check_clip needs a run or a context")
+    names = list(ctx.task.class_names)
+    probs = wave_probs(result_models(res, ctx), ctx, wave)
+    label = names.index(said) if said in names else int(probs["original"].argmax())
+    loss = None if res is not None else original_loss
+    scores = membership_scores(res, ctx, probs, label, loss)
+    return ClipCheck(probs, label, names, scores, verdict(probs, label, names))
 
 
 # ---- membership of one clip ----------------------------------------------------------------

@@ -108,9 +108,11 @@ def test_stop_keeps_the_app_usable(page):
 
     from playwright.sync_api import expect
 
-    from speechforget.originals import cache_dir
+    from speechforget.store import Store
 
-    shutil.rmtree(cache_dir() / "gold", ignore_errors=True)  # a real retrain, long enough to stop
+    shutil.rmtree(
+        Store.default().dir("gold"), ignore_errors=True
+    )  # a real retrain, long enough to stop
 
     page.locator("#method input").click()
     page.get_by_role("option", name="Retrain (gold) [retrain]").click()

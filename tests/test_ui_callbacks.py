@@ -12,7 +12,8 @@ import pytest
 from ui_support import TinyContexts, write_clips
 
 from speechforget.ui import controls, views
-from speechforget.ui.callbacks import GOLD_KEYS, RUN_KEYS, App
+from speechforget.ui.app import App
+from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
 
 FAST = "neggrad_plus"  # quick on the tiny data, and logs both forget and retain loss
@@ -20,7 +21,7 @@ FAST = "neggrad_plus"  # quick on the tiny data, and logs both forget and retain
 
 @pytest.fixture(scope="module")
 def app(tiny_ctx):
-    return App(TinyContexts(tiny_ctx), SessionStore(ttl_s=600), projection="pca")
+    return App.create(TinyContexts(tiny_ctx), SessionStore(ttl_s=600), projection="pca")
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +87,9 @@ def traces_with_data(fig) -> int:
 @pytest.fixture(scope="module")
 def finished(app):
     """One whole run (unlearning, then gold) of the session 'sid' with its outputs."""
-    outs = outputs(app.run(*run_args(app)), RUN_KEYS)
+    outs = outputs(app.runs.run(*run_args(app)), RUN_KEYS)
     sid = outs[-1]["session"]
-    gold = outputs(app.gold(sid), GOLD_KEYS)
+    gold = outputs(app.runs.gold(sid), GOLD_KEYS)
     return sid, outs, gold
 
 
@@ -135,9 +136,9 @@ def test_gold_fills_in_gaps_and_downloads(finished, app):
 def test_runs_table_compares_runs_of_a_session(app, finished):
     sid, _, _ = finished
     outs = outputs(
-        app.run(*run_args(app, sid=sid, kind=controls.FORGET_RANDOM, percent=20)), RUN_KEYS
+        app.runs.run(*run_args(app, sid=sid, kind=controls.FORGET_RANDOM, percent=20)), RUN_KEYS
     )
-    outputs(app.gold(sid), GOLD_KEYS)
+    outputs(app.runs.gold(sid), GOLD_KEYS)
     sess = app.store.peek(sid)
     assert len(sess.rows) == 2 and sess.rows[1][2] == "sample:20"
     assert traces_with_data(last(outs, "embedding")) >= 1
@@ -146,11 +147,11 @@ def test_runs_table_compares_runs_of_a_session(app, finished):
 def test_confusion_subset_and_play_clip(app, finished):
     sid, outs, _ = finished
     for subset in ("forget", "retain", "test"):
-        assert traces_with_data(app.confusion(sid, subset)) >= 2
-    clips = app.clip_list(sid, "test")
+        assert traces_with_data(app.results.confusion(sid, subset)) >= 2
+    clips = app.results.clip_list(sid, "test")
     first = clips["choices"][0]
     assert "'yes'" in first[0]  # the forgotten keyword's test clips come first
-    (sr, audio), fig, caption = app.play_clip(sid, first[1])
+    (sr, audio), fig, caption = app.results.play_clip(sid, first[1])
     assert sr == 16000 and audio.dtype == np.int16 and len(audio) == 16000
     assert len(fig.data) >= 2 and "test set" in caption
     assert "recognised" in caption.lower() or "hears" in caption
@@ -161,17 +162,17 @@ def test_upload_predicts_before_and_after(app, finished, clips):
     for fmt in ("wav", "flac", "ogg", "mp3"):
         if fmt not in clips:
             continue
-        fig, text = app.predict_upload(sid, str(clips[fmt]), "yes", "kws")
+        fig, text = app.voice.predict_upload(sid, str(clips[fmt]), "yes", "kws")
         assert len(fig.data) == 3, fmt  # original, unlearned, gold
         assert "recognised as 'yes'" in text and "Membership score" in text, (fmt, text)
-    fig, text = app.predict_upload(
+    fig, text = app.voice.predict_upload(
         sid, str(clips["wav"]), "(as the original model hears it)", "kws"
     )
     assert "'yes'" in text
 
 
 def test_upload_before_any_run_uses_the_original(app, clips):
-    fig, text = app.predict_upload(None, str(clips["wav"]), None, "kws")
+    fig, text = app.voice.predict_upload(None, str(clips["wav"]), None, "kws")
     assert len(fig.data) == 1 and "Run an unlearning experiment" in text
     assert "Membership score" in text
 
@@ -194,20 +195,20 @@ def test_upload_before_any_run_uses_the_original(app, clips):
 )
 def test_bad_uploads_get_a_message(app, finished, clips, bad, words):
     sid, _, _ = finished
-    fig, text = app.predict_upload(sid, str(clips[bad]), None, "kws")
+    fig, text = app.voice.predict_upload(sid, str(clips[bad]), None, "kws")
     assert text.startswith("⚠️") and words in text, text
 
 
 def test_a_good_clip_works_after_bad_ones(app, finished, clips):
     sid, _, _ = finished
     for bad in ("corrupt", "nan", "oversized"):
-        app.predict_upload(sid, str(clips[bad]), None, "kws")
-    fig, text = app.predict_upload(sid, str(clips["wav"]), None, "kws")
+        app.voice.predict_upload(sid, str(clips[bad]), None, "kws")
+    fig, text = app.voice.predict_upload(sid, str(clips["wav"]), None, "kws")
     assert "Membership score" in text and len(fig.data) == 3
 
 
 def test_no_clip_at_all(app):
-    fig, text = app.predict_upload(None, None, None, "kws")
+    fig, text = app.voice.predict_upload(None, None, None, "kws")
     assert "Record or upload" in text
 
 
@@ -224,18 +225,18 @@ def test_no_clip_at_all(app):
     ],
 )
 def test_bad_run_choices_get_a_message(app, args, words):
-    outs = outputs(app.run(*run_args(app, **args)), RUN_KEYS)
+    outs = outputs(app.runs.run(*run_args(app, **args)), RUN_KEYS)
     assert len(outs) == 1
     assert "Cannot run" in outs[0]["status"] and words in outs[0]["status"], outs[0]["status"]
     sid = outs[0]["session"]
-    assert list(app.gold(sid)) and app.store.peek(sid).result is None  # gold does nothing
+    assert list(app.runs.gold(sid)) and app.store.peek(sid).result is None  # gold does nothing
 
 
 def test_out_of_range_setting_gets_a_message(app):
     args = list(run_args(app))
     i = next(i for i, p in enumerate(app.params) if p.method == FAST and p.name == "lr")
     args[10 + i] = 5.0  # above the lr's max of 1.0
-    outs = outputs(app.run(*args), RUN_KEYS)
+    outs = outputs(app.runs.run(*args), RUN_KEYS)
     assert "lr must lie between" in outs[0]["status"]
 
 
@@ -243,46 +244,46 @@ def _forget_cached_golds() -> None:
     """Other tests may have cached this gold retrain; these tests need a real one to stop."""
     import shutil
 
-    from speechforget.originals import cache_dir
+    from speechforget.store import Store
 
-    shutil.rmtree(cache_dir() / "gold", ignore_errors=True)
+    shutil.rmtree(Store.default().dir("gold"), ignore_errors=True)
 
 
 def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
     _forget_cached_golds()
-    gen = app.run(*run_args(app, method="retrain", names=("no",)))  # the longest run there is
+    gen = app.runs.run(*run_args(app, method="retrain", names=("no",)))  # the longest run there is
     sid = None
     for out in gen:
         o = dict(zip(RUN_KEYS, out))
         sid = o["session"]
         if "step" in str(o["status"]):
-            assert app.stop(sid)[0].startswith("⏹️")
+            assert app.runs.stop(sid)[0].startswith("⏹️")
             assert app.store.peek(sid).idle.is_set()  # Stop answers once the worker has ended
     assert app.store.peek(sid).result.stopped
-    assert list(app.gold(sid))  # nothing to retrain after a stop
-    outs = outputs(app.run(*run_args(app, sid=sid)), RUN_KEYS)  # a new run works
+    assert list(app.runs.gold(sid))  # nothing to retrain after a stop
+    outs = outputs(app.runs.run(*run_args(app, sid=sid)), RUN_KEYS)  # a new run works
     assert "Unlearned" in last(outs, "status")
 
 
 def test_a_late_stop_leaves_the_next_run_alone(app):
     """Stop pressed during run N but reaching the server after run N+1 began (CI saw this:
     the new run ended at once) must neither stop run N+1 nor overwrite its status."""
-    first = outputs(app.run(*run_args(app)), RUN_KEYS)
+    first = outputs(app.runs.run(*run_args(app)), RUN_KEYS)
     sid, shown = first[-1]["session"], first[0]["run_id"]
-    gen = app.run(*run_args(app, sid=sid, names=("no",)))
+    gen = app.runs.run(*run_args(app, sid=sid, names=("no",)))
     start = dict(zip(RUN_KEYS, next(gen)))
     assert start["run_id"] == shown + 1
-    assert _is_skip(app.stop(sid, shown)[0])  # the Stop of the run the page showed before
+    assert _is_skip(app.runs.stop(sid, shown)[0])  # the Stop of the run the page showed before
     assert not app.store.peek(sid).stop.is_set()
     outs = [start, *outputs(gen, RUN_KEYS)]
     assert "Unlearned" in last(outs, "status") and not app.store.peek(sid).result.stopped
-    assert app.stop(sid, shown + 1)[0].startswith("⏹️") and app.store.peek(sid).stop.is_set()
+    assert app.runs.stop(sid, shown + 1)[0].startswith("⏹️") and app.store.peek(sid).stop.is_set()
 
 
 def test_closing_the_stream_stops_the_worker(app):
     """Gradio's cancel closes the generator: the run's stop flag must be set."""
     _forget_cached_golds()
-    gen = app.run(*run_args(app, method="retrain", names=("up",)))
+    gen = app.runs.run(*run_args(app, method="retrain", names=("up",)))
     sid = None
     for out in gen:
         sid = dict(zip(RUN_KEYS, out))["session"]
@@ -299,9 +300,9 @@ def test_sessions_are_isolated(app, finished):
     sid, _, _ = finished
     other_sid, other = app.store.get(None)
     assert other_sid != sid and other.result is None and other.folder != app.store.peek(sid).folder
-    audio, fig, caption = app.play_clip(other_sid, 0)
+    audio, fig, caption = app.results.play_clip(other_sid, 0)
     assert audio is None and "Run an experiment" in caption
-    assert app.clip_list(other_sid, "forget")["choices"] == []
+    assert app.results.clip_list(other_sid, "forget")["choices"] == []
 
 
 def test_store_expires_and_bounds_sessions(tmp_path):
@@ -321,15 +322,15 @@ def test_store_expires_and_bounds_sessions(tmp_path):
 
 
 def test_task_and_kind_changes(app):
-    kind, names, said, note = app.on_task("sid", "cnn")
+    kind, names, said, note = app.controls.on_task("sid", "cnn")
     assert kind["value"] == controls.FORGET_SPEAKERS and names["choices"][0].startswith("spk")
     assert said["choices"][1].startswith("spk") and note == ""
-    names, percent, *defaults = app.on_kind("kws", "cnn", controls.FORGET_RANDOM)
+    names, percent, *defaults = app.controls.on_kind("kws", "cnn", controls.FORGET_RANDOM)
     assert names["visible"] is False and percent["visible"] is True
     assert len(defaults) == len(app.params)
-    names, percent, *_ = app.on_kind("kws", "cnn", controls.FORGET_SPEAKERS)
+    names, percent, *_ = app.controls.on_kind("kws", "cnn", controls.FORGET_SPEAKERS)
     assert names["value"] == ["spk00"] and percent["visible"] is False
-    kind, names, said, note = app.on_task("kws", "hubert-base")
+    kind, names, said, note = app.controls.on_task("kws", "hubert-base")
     assert "cannot be loaded" in note
 
 
@@ -339,19 +340,19 @@ def test_data_set_choices_and_notes(app, monkeypatch, tmp_path):
     assert values == ["synthetic", "hub:", f"voxceleb:{tmp_path}", f"hub:{tmp_path}"]
     assert controls.needs_hub("hub:") and controls.needs_hub("hub:google/speech_commands")
     assert not controls.needs_hub(f"hub:{tmp_path}") and not controls.needs_hub("synthetic")
-    assert "offline" in app.on_data("synthetic")
+    assert "offline" in app.controls.on_data("synthetic")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    note = app.on_data("hub:")
+    note = app.controls.on_data("hub:")
     assert "cannot be reached" in note and "SPEECHFORGET_DATA" in note and "--data" in note
     # the tiny provider loads only the built-in data: the error reaches the data note
-    kind, names, said, note = app.on_data_set("kws", "cnn", f"voxceleb:{tmp_path}")
+    kind, names, said, note = app.controls.on_data_set("kws", "cnn", f"voxceleb:{tmp_path}")
     assert "cannot be loaded" in note and names["choices"] == []
-    bad = outputs(app.run(*run_args(app, data=f"voxceleb:{tmp_path}")), RUN_KEYS)
+    bad = outputs(app.runs.run(*run_args(app, data=f"voxceleb:{tmp_path}")), RUN_KEYS)
     assert "Cannot run" in last(bad, "status") and "cannot be loaded" in last(bad, "status")
 
 
 def test_default_provider_explains_offline_hub_data(monkeypatch):
-    from speechforget.ui.callbacks import default_contexts
+    from speechforget.ui.context import default_contexts
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ValueError, match="data set 'hub:' needs the Hugging Face Hub.*--data hub:"):
@@ -374,17 +375,17 @@ def test_speaker_identification_run(app):
         0,
         *hp(app),
     )
-    outs = outputs(app.run(*args), RUN_KEYS)
+    outs = outputs(app.runs.run(*args), RUN_KEYS)
     assert "Unlearned" in last(outs, "status")
     assert last(outs, "runs")[-1][2] == "class:spk01"
 
 
 def test_offline_backbone_note(app, monkeypatch):
-    import speechforget.models.catalog as catalog
+    import speechforget.models.hub as hub
 
-    monkeypatch.setattr(catalog, "hub_reachable", lambda timeout=3.0: False)
-    assert "cannot be reached" in app.on_backbone("whisper-tiny")
-    assert "offline" in app.on_backbone("cnn")
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
+    assert "cannot be reached" in app.controls.on_backbone("whisper-tiny")
+    assert "offline" in app.controls.on_backbone("cnn")
 
 
 def test_method_settings_come_from_the_registry():
@@ -441,39 +442,56 @@ def test_zerogpu_path_hands_back_picklable_cpu_data(tiny_ctx, monkeypatch):
     monkeypatch.setattr(zerogpu, "spaces", SimpleNamespace(GPU=gpu))
     monkeypatch.setenv("SPACES_ZERO_GPU", "1")
     contexts = TinyContexts(tiny_ctx)
-    app = App(
-        contexts, SessionStore(), gpu_phase=zerogpu.make_gpu_phase(contexts), projection="pca"
-    )
-    outs = outputs(app.run(*run_args(app, names=("down",))), RUN_KEYS)
+    app = App.create(contexts, SessionStore(), zerogpu.make_runner(contexts), projection="pca")
+    outs = outputs(app.runs.run(*run_args(app, names=("down",))), RUN_KEYS)
     assert "Unlearned" in last(outs, "status") and traces_with_data(last(outs, "confusion")) >= 2
     sid = outs[-1]["session"]
-    gold = outputs(app.gold(sid), GOLD_KEYS)
+    gold = outputs(app.runs.gold(sid), GOLD_KEYS)
     assert "Done" in last(gold, "status") and durations == [60, 120]
-    fig, text = app.predict_upload(sid, None, None, "kws")
+    fig, text = app.voice.predict_upload(sid, None, None, "kws")
     assert "Record or upload" in text
-    bad = outputs(app.run(*run_args(app, names=())), RUN_KEYS)  # checked before asking for a GPU
+    bad = outputs(
+        app.runs.run(*run_args(app, names=())), RUN_KEYS
+    )  # checked before asking for a GPU
     assert "nothing to forget" in bad[0]["status"] and len(durations) == 2
 
 
 def test_a_new_run_supersedes_the_previous_gold_retrain(app):
-    outs = outputs(app.run(*run_args(app, names=("up", "down"))), RUN_KEYS)
+    outs = outputs(app.runs.run(*run_args(app, names=("up", "down"))), RUN_KEYS)
     sid = outs[-1]["session"]
-    gold = app.gold(sid)
+    gold = app.runs.gold(sid)
     first = dict(zip(GOLD_KEYS, next(gold)))  # the old run's gold retrain has begun
     assert "Gold retrain" in str(first["status"]) or _is_skip(first["status"])
-    outputs(app.run(*run_args(app, sid=sid, names=("no",))), RUN_KEYS)  # a new run meanwhile
+    outputs(app.runs.run(*run_args(app, sid=sid, names=("no",))), RUN_KEYS)  # a new run meanwhile
     late = outputs(gold, GOLD_KEYS)  # the old retrain stops and writes nothing
     assert not any("Done" in str(o["status"]) for o in late)
     assert app.store.peek(sid).result.config.forget == "class:no"
 
 
 def test_choice_settings_are_dropdowns_with_mode_defaults():
-    from speechforget.ui.layout import _widget
+    from speechforget.ui.tabs.controls_panel import param_widget
 
     sample = {p.name: p for p in controls.method_params("random_label", "sample")}
     klass = {p.name: p for p in controls.method_params("random_label", "class")}
     opt = sample["optimizer"]
-    assert opt.choices == ("adamw", "sgd") and isinstance(_widget(opt), gr.Dropdown)
+    assert opt.choices == ("adamw", "sgd") and isinstance(param_widget(opt), gr.Dropdown)
     assert (opt.default, klass["optimizer"].default) == ("sgd", "adamw")
     with pytest.raises(ValueError, match="adamw, sgd"):
         controls.cast_param(opt, "adam")
+
+
+def test_a_provisional_map_is_redrawn_after_the_gold(tiny_ctx, monkeypatch):
+    """A PCA map drawn while UMAP still warms up is redrawn once the gold retrain is done."""
+    from speechforget import viz
+
+    now = {"used": "PCA (UMAP still warming up)", "status": "warming"}
+    monkeypatch.setattr(viz, "project_2d", lambda b, a, *_: (b[:, :2], a[:, :2], now["used"]))
+    monkeypatch.setattr(viz, "projection_status", lambda: now["status"])
+    app = App.create(TinyContexts(tiny_ctx), SessionStore(), projection="auto")
+    outs = outputs(app.runs.run(*run_args(app, names=("down",))), RUN_KEYS)
+    sid = outs[-1]["session"]
+    assert app.store.peek(sid).projection.provisional
+    now.update(used="UMAP", status="ready")
+    gold = outputs(app.runs.gold(sid), GOLD_KEYS)
+    assert "(UMAP)" in last(gold, "embedding").layout.annotations[0].text
+    assert not app.store.peek(sid).projection.provisional

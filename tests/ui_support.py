@@ -38,14 +38,16 @@ class TinyContexts:
 def _tiny_task_ctx(data, task: str):
     from speechforget.config import TrainConfig
     from speechforget.models import build_model
-    from speechforget.originals import CNN_SPEC, featurize, train_original
+    from speechforget.models.cnn import CNN_SPEC
     from speechforget.pipeline import Context
+    from speechforget.training import featurize
+    from speechforget.training.builtin import train_builtin
 
     t = data.task(task)
     x = featurize(build_model({**CNN_SPEC, "num_classes": t.num_classes}), t.waves)
     # few epochs: these tests need the speaker names, not an accurate model
     recipe = TrainConfig(epochs=3, lr=3e-3, batch_size=16, device="cpu")
-    return Context(t, x, train_original(t, x, recipe=recipe))
+    return Context(t, x, train_builtin("cnn", t, x, recipe=recipe))
 
 
 def free_port() -> int:

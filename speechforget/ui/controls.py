@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from speechforget.config import TASK_LABELS, DataConfig, ExperimentConfig
+from speechforget.config import DEFAULT_BACKBONE, TASK_LABELS, DataConfig, ExperimentConfig
 from speechforget.data import needs_hub
 
 FORGET_KEYWORDS, FORGET_SPEAKERS, FORGET_RANDOM = (
@@ -232,6 +232,18 @@ def task_choices() -> list[tuple[str, str]]:
     return [(label, key) for key, label in TASK_LABELS.items()]
 
 
+def backbone_choices() -> list[tuple[str, str]]:
+    """(label, name) of every backbone in the model registry."""
+    try:
+        from speechforget.models import list_backbones
+    except ImportError:
+        return [(f"{DEFAULT_BACKBONE}: built-in small CNN (offline)", DEFAULT_BACKBONE)]
+    return [(f"{b['name']}: {b.get('description', '')}", b["name"]) for b in list_backbones()]
+
+
+SAID_ORIGINAL = "(as the original model hears it)"  # "what is said": judge by the original
+
+
 def experiment_config(
     backbone: str,
     task: str,
@@ -258,7 +270,7 @@ def experiment_config(
         raise ValueError(f"SuperLoss re-weights a method's losses; '{method}' has none: untick it")
     return ExperimentConfig(
         task=task,
-        backbone=backbone or "cnn",
+        backbone=backbone or DEFAULT_BACKBONE,
         forget=forget_spec(task, kind, names, percent),
         method=method,
         method_overrides=overrides_for(method, params, values, superloss),

@@ -1,9 +1,11 @@
-"""Per-visitor state kept on the server, keyed by a random session id.
+"""Per-visitor state kept on the server, keyed by a random session id, and the state of
+the visitor's run (`RunState`: unlearning, then the gold retrain), with every allowed
+transition written down once in `NEXT`.
 
 A browser session only ever holds its own id (in a `gr.State`, which lives on the
 server and is never shared), so one visitor's models, uploads and files are out
 of another's reach. Entries expire after `ttl_s` without use and the store keeps
-at most `capacity` sessions (least recently used go first).
+at most `capacity` sessions (least recently used go first). No Gradio here.
 """
 
 from __future__ import annotations
@@ -14,38 +16,94 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from speechforget.runview import RunView
+from speechforget.ui.views import Projection
+
+
+class RunState(Enum):
+    """Where the session's latest run is. Run presses start UNLEARNING from any state."""
+
+    IDLE = "idle"  # no run yet
+    UNLEARNING = "unlearning"  # the method runs (the live curve streams)
+    AWAITING_GOLD = "awaiting gold"  # unlearned and evaluated; the gold retrain comes next
+    GOLD = "gold"  # the gold retrain runs
+    DONE = "done"  # nothing more to come for this run
+    STOPPED = "stopped"  # Stop was pressed (or the run ended early)
+    FAILED = "failed"  # a phase raised; its message is in the status box
+
+
+S = RunState
+NEXT: dict[RunState, frozenset[RunState]] = {
+    S.IDLE: frozenset({S.UNLEARNING}),
+    S.UNLEARNING: frozenset({S.UNLEARNING, S.AWAITING_GOLD, S.DONE, S.STOPPED, S.FAILED}),
+    # DONE: a later Run press gives up a gold retrain that has not begun
+    S.AWAITING_GOLD: frozenset({S.UNLEARNING, S.GOLD, S.DONE, S.STOPPED}),
+    S.GOLD: frozenset({S.UNLEARNING, S.DONE, S.STOPPED, S.FAILED}),
+    S.DONE: frozenset({S.UNLEARNING}),
+    S.STOPPED: frozenset({S.UNLEARNING}),
+    S.FAILED: frozenset({S.UNLEARNING}),
+}
+STOPPABLE = frozenset({S.UNLEARNING, S.AWAITING_GOLD, S.GOLD})
 
 
 @dataclass
 class Session:
-    """What one visitor has: the last run (an opaque pipeline Result), its step log,
-    a summary row per run, the stop flag of the run in progress and a private folder."""
+    """What one visitor has: the latest run (its number, state, pipeline Result and the
+    RunView the UI reads), its step log, a summary row per run, the run's stop flag and
+    a private folder."""
 
     folder: Path
-    result: Any = None  # speechforget.pipeline.Result of the last run
+    result: Any = None  # the pipeline Result of the latest run: handed back to the core only
+    view: RunView | None = None  # what the UI shows of `result`
+    state: RunState = RunState.IDLE
     history: dict[str, list[dict]] = field(default_factory=lambda: {"unlearned": [], "retrain": []})
     totals: dict[str, int | None] = field(default_factory=dict)
-    rows: list[dict] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     # set while no worker of this session trains (Stop waits for it before it answers)
     idle: threading.Event = field(default_factory=lambda: _set(threading.Event()))
-    projection: str = ""  # how the last embedding figure was made (UMAP / PCA ...)
-    awaiting_gold: bool = False  # the last unlearning run finished and wants its gold retrain
-    runs: int = 0
+    # set while no handler streams this run to the page (Stop's message must come last)
+    quiet: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+    projection: Projection | None = None  # how the last embedding map was drawn
+    runs: int = 0  # the latest run's number
     touched: float = field(default_factory=time.monotonic)
 
-    def new_run(self, stop: threading.Event | None = None) -> threading.Event:
-        """Forget the previous run's live state (stopping its gold retrain if that still
-        runs: the new run supersedes it); a fresh stop flag for the new one."""
+    def new_run(self, stop: threading.Event | None = None) -> int:
+        """Start run number runs + 1 in state UNLEARNING, forgetting the previous run's
+        live state (and stopping its gold retrain if that still runs: the new run
+        supersedes it). Returns the new run's number."""
         self.stop.set()
-        self.result, self.projection, self.awaiting_gold = None, "", False
+        self.result, self.view, self.projection = None, None, None
         self.history = {"unlearned": [], "retrain": []}
         self.totals = {}
         self.stop = stop or threading.Event()
+        self.quiet = threading.Event()
         self.runs += 1
-        return self.stop
+        self.state = RunState.UNLEARNING
+        return self.runs
+
+    def move(self, to: RunState, run_no: int | None = None) -> bool:
+        """Go to state `to` if NEXT allows it and `run_no` (when given) is still the
+        latest run: a superseded run's handler changes nothing. True if it moved."""
+        if (run_no is not None and run_no != self.runs) or to not in NEXT[self.state]:
+            return False
+        self.state = to
+        return True
+
+    def give_up_gold(self) -> None:
+        """A Run press: a gold retrain still waiting for the previous run will not come."""
+        if self.state is RunState.AWAITING_GOLD:
+            self.move(RunState.DONE)
+
+    def request_stop(self) -> None:
+        """Ask the run's worker to stop after its current step; the run is STOPPED."""
+        self.stop.set()
+        if self.state in STOPPABLE:
+            self.move(RunState.STOPPED)
 
 
 def _set(event: threading.Event) -> threading.Event:

@@ -1,13 +1,24 @@
 """A run's results as the app shows them: figures (via speechforget.viz) and tables.
 
-Inputs are pipeline Results handled through speechforget.explore, so nothing here
-touches a tensor; outputs are plotly Figures, lists of rows and Markdown strings.
+Inputs are `RunView`s (speechforget.runview) and the session's step log, so nothing
+here touches a Result or a tensor; outputs are plotly Figures, lists of rows and
+Markdown strings. The row labels, headers and the MIA legend come from
+speechforget.report, shared with the command line.
 """
 
 from __future__ import annotations
 
-from speechforget import explore, report, viz
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from speechforget import report, viz
+from speechforget.runview import RunView
 from speechforget.viz.style import empty_figure
+
+if TYPE_CHECKING:
+    from speechforget.engine import StepLog
 
 PENDING = report.PENDING
 MODEL_NAMES = {"original": "original", "unlearned": "unlearned", "retrain": "gold"}
@@ -28,6 +39,15 @@ RUN_HEADERS = [
 ]
 MIA_NOTE = report.MIA_NOTE
 metrics_rows = report.table_rows
+
+
+@dataclass(frozen=True)
+class Projection:
+    """How an embedding map was drawn."""
+
+    method: str = ""  # "umap" | "pca" ("" before any map)
+    label: str = ""  # as the figure's titles name it, e.g. "PCA (UMAP still warming up)"
+    provisional: bool = False  # PCA while UMAP warms up: worth redrawing later
 
 
 def run_row(n: int, rep: dict, gold_pending: bool) -> list:
@@ -52,6 +72,7 @@ def run_row(n: int, rep: dict, gold_pending: bool) -> list:
 
 
 def loss_figure(history: dict, totals: dict, gold_note: str = ""):
+    """The live loss curves from the session's step log ({which: [StepLog.to_dict()]})."""
     return viz.loss_curves(
         history.get("unlearned", []),
         history.get("retrain", []),
@@ -61,35 +82,59 @@ def loss_figure(history: dict, totals: dict, gold_note: str = ""):
     )
 
 
-def confusion_figure(res, subset: str = "test"):
-    if res is None or "unlearned" not in res.evals:
+def live_status(which: str, log: StepLog, elapsed: float) -> str:
+    """The status line while a phase streams: its step, loss and time so far."""
+    total = log.total_steps or "?"
+    if which == "retrain":
+        if log.phase == "cached":
+            return "**Gold retrain**: loaded from the cache (this forget set was retrained before)."
+        return f"**Gold retrain** (the yardstick): step {log.step}/{total}, {elapsed:.0f} s"
+    loss = log.forget_loss if log.forget_loss is not None else log.retain_loss
+    shown = "-" if loss is None else f"{loss:.3f}"
+    return f"**Unlearning**: step {log.step}/{total}, loss {shown}, {elapsed:.1f} s"
+
+
+def gold_note(history: dict) -> str:
+    """The loss figure's note on the gold curve ("loaded from cache" when it was)."""
+    gold = history.get("retrain") or []
+    return "loaded from cache" if gold and gold[-1].get("phase") == "cached" else ""
+
+
+def _shown(view: RunView | None) -> bool:
+    return view is not None and view.has_unlearned
+
+
+def confusion_figure(view: RunView | None, subset: str = "test"):
+    if not _shown(view):
         return empty_figure("run an experiment to see the confusion matrices")
-    mats = {m: explore.confusion(res, m, subset) for m in explore.models_of(res)}
-    return viz.confusion_figure(mats, res.ctx.task.class_names, subset, res.split.forgotten_classes)
+    mats = view.confusions[subset]
+    return viz.confusion_figure(mats, view.class_names, subset, view.forgotten_classes)
 
 
-def mia_figure(res):
-    if res is None or "unlearned" not in res.evals:
+def mia_figure(view: RunView | None):
+    if not _shown(view):
         return empty_figure("run an experiment to see the loss distributions")
-    return viz.mia_histograms({m: explore.subset_losses(res, m) for m in explore.models_of(res)})
+    return viz.mia_histograms(view.losses)
 
 
-def embedding_figure(res, wait_s: float = 0.0, method: str = "auto"):
-    """(figure, projection used)."""
-    if res is None or "unlearned" not in res.evals:
-        return empty_figure("run an experiment to see the embeddings"), ""
-    s = explore.embedding_sample(res)
-    before, after, used = viz.project_2d(s["before"], s["after"], res.config.seed, method, wait_s)
+def embedding_figure(view: RunView | None, wait_s: float = 0.0, method: str = "auto"):
+    """(figure, Projection used). method: "auto" (UMAP once warmed up, waiting at most
+    wait_s for it, else PCA), "umap" or "pca"."""
+    if not _shown(view):
+        return empty_figure("run an experiment to see the embeddings"), Projection()
+    s = view.embeddings
+    before, after, used = viz.project_2d(s.before, s.after, view.seed, method, wait_s)
     fig = viz.embedding_figure(
-        before,
-        after,
-        s["labels"],
-        res.ctx.task.class_names,
-        s["forget"],
-        method=used,
-        hover=s["hover"],
+        before, after, s.labels, view.class_names, s.forget, method=used, hover=s.hover
     )
-    return fig, used
+    return fig, _projection(method, used)
+
+
+def _projection(asked: str, used: str) -> Projection:
+    # provisional: "auto" fell back to PCA because UMAP's worker is still compiling
+    # (not because UMAP failed, which a redraw would not mend)
+    provisional = asked == "auto" and used != "UMAP" and viz.projection_status() == "warming"
+    return Projection("umap" if used == "UMAP" else "pca", used, provisional)
 
 
 def clip_figure(probs: dict, class_names: list[str], true_class: int | None):
@@ -99,8 +144,6 @@ def clip_figure(probs: dict, class_names: list[str], true_class: int | None):
 def warm_up_figures() -> None:
     """Build one small figure of each kind: plotly loads its validators on first use
     (about a second), which the first visitor's run would otherwise pay for."""
-    import numpy as np
-
     z = np.eye(2, dtype=int)
     viz.confusion_figure({"original": z, "unlearned": z}, ["a", "b"])
     viz.mia_histograms({"original": {"forget": np.ones(3), "test": np.ones(3)}})

@@ -1,4 +1,6 @@
-"""The core facade the app uses: step-wise pipeline, streaming, detach/attach, clip views."""
+"""The core the app uses: the step-wise pipeline streamed as typed events (speechforget.runs),
+detach/attach across a process boundary (speechforget.portable), the RunView the UI reads
+(speechforget.runview) and one visitor's clip (speechforget.clip_check)."""
 
 from __future__ import annotations
 
@@ -7,19 +9,21 @@ import threading
 import numpy as np
 import pytest
 
-from speechforget import explore
+from speechforget import clip_check, portable, runs
 from speechforget.config import ExperimentConfig
 from speechforget.pipeline import gold_step, run_experiment, start_experiment, unlearn_step
+from speechforget.runs import Done, Error, Step
+from speechforget.runview import embedding_sample, run_view
 
 
 @pytest.fixture(scope="module")
 def result(tiny_ctx):
     cfg = ExperimentConfig(forget="class:down", method="none")
-    events = list(explore.phase_events("unlearn", cfg, tiny_ctx))
-    assert events[-1][0] == "done"
-    res = events[-1][1]
-    events = list(explore.phase_events("gold", cfg, tiny_ctx, res=res))
-    assert [e[0] for e in events].count("step") >= 1 and events[-1][0] == "done"
+    events = list(runs.unlearn_events(cfg, tiny_ctx))
+    assert isinstance(events[-1], Done)
+    res = events[-1].result
+    events = list(runs.gold_events(res))
+    assert sum(isinstance(e, Step) for e in events) >= 1 and isinstance(events[-1], Done)
     return res
 
 
@@ -41,9 +45,7 @@ def test_retrain_method_reuses_its_gold(tiny_ctx):
 
 def test_bad_forget_choice_fails_before_any_thread(tiny_ctx):
     with pytest.raises(ValueError, match="nothing would be retained"):
-        explore.phase_events("unlearn", ExperimentConfig(forget="class:yes,no,up,down"), tiny_ctx)
-    with pytest.raises(ValueError, match="unknown phase"):
-        explore.phase_events("later", ExperimentConfig(), tiny_ctx)
+        runs.unlearn_events(ExperimentConfig(forget="class:yes,no,up,down"), tiny_ctx)
 
 
 def test_stream_stops_when_closed():
@@ -57,8 +59,8 @@ def test_stream_stops_when_closed():
             threading.Event().wait(0.001)
         return "finished"
 
-    gen = explore.stream(work, stop)
-    assert next(gen)[0] == "step"
+    gen = runs.stream(work, stop)
+    assert isinstance(next(gen), Step)
     gen.close()
     assert stop.is_set() and len(seen) < 10_000
 
@@ -67,38 +69,34 @@ def test_stream_reports_errors():
     def work(on_step):
         raise ValueError("boom")
 
-    assert list(explore.stream(work))[-1][0] == "error"
+    assert isinstance(list(runs.stream(work))[-1], Error)
 
 
 def test_detach_attach_round_trip(tiny_ctx, result):
     import pickle
 
-    state = pickle.loads(pickle.dumps(explore.detach(result)))
-    back = explore.attach(state, tiny_ctx)
-    x = explore.clip_audio(tiny_ctx, 0)[1].astype(np.float32) / 32768
-    a = explore.wave_probs(explore.result_models(result, tiny_ctx), tiny_ctx, x)
-    b = explore.wave_probs(explore.result_models(back, tiny_ctx), tiny_ctx, x)
+    state = pickle.loads(pickle.dumps(portable.detach(result)))
+    back = portable.attach(state, tiny_ctx)
+    x = run_view(result).clip_audio(0)[1].astype(np.float32) / 32768
+    a = clip_check.wave_probs(clip_check.result_models(result, tiny_ctx), tiny_ctx, x)
+    b = clip_check.wave_probs(clip_check.result_models(back, tiny_ctx), tiny_ctx, x)
     for k in a:
         assert np.allclose(a[k], b[k], atol=1e-5)
 
 
 def test_views(tiny_ctx, result):
-    assert explore.models_of(result) == ["original", "unlearned", "retrain"]
-    cm = explore.confusion(result, "retrain", "forget")
+    view = run_view(result)
+    assert list(view.models) == ["original", "unlearned", "retrain"]
+    assert view.has_unlearned and view.has_gold
+    cm = view.confusions["forget"]["retrain"]
     assert cm.sum() == len(result.split.forget) and cm[3, 3] == 0  # gold never learnt 'down'
-    losses = explore.subset_losses(result, "original")
-    assert {k: len(v) for k, v in losses.items()} == {
-        k: len(v) for k, v in explore.positions(result).items()
-    }
-    s = explore.embedding_sample(result, max_points=40)
-    assert (
-        s["before"].shape == s["after"].shape
-        and s["forget"].any()
-        and len(s["hover"]) == len(s["labels"])
-    )
-    choices = explore.clip_choices(result, "test", limit=8)
+    losses = view.losses["original"]
+    assert {k: len(v) for k, v in losses.items()} == {k: len(v) for k, v in view.positions.items()}
+    s = embedding_sample(result, max_points=40)
+    assert s.before.shape == s.after.shape and s.forget.any() and len(s.hover) == len(s.labels)
+    choices = view.clip_choices("test", limit=8)
     assert len(choices) == 8 and "'down'" in choices[0][0]
-    probs = explore.clip_probs(result, int(choices[0][1]))
+    probs = view.clip_probs(int(choices[0][1]))
     assert set(probs) == {"original", "unlearned", "retrain"} and np.isclose(
         probs["retrain"].sum(), 1
     )
@@ -106,16 +104,16 @@ def test_views(tiny_ctx, result):
 
 def test_membership_and_verdict(tiny_ctx, result):
     pos = int(result.split.forget[0])  # a 'down' training clip
-    probs = explore.clip_probs(result, pos)
+    probs = run_view(result).clip_probs(pos)
     label = int(tiny_ctx.task.y[pos])
-    scores = explore.membership_scores(result, tiny_ctx, probs, label)
+    scores = clip_check.membership_scores(result, tiny_ctx, probs, label)
     assert all(0 <= v <= 1 for v in scores.values())
     assert scores["original"] > scores["retrain"]  # trained on vs never seen
-    text = explore.verdict(
+    text = clip_check.verdict(
         {**probs, "unlearned": probs["retrain"]}, label, tiny_ctx.task.class_names
     )
     assert text.startswith("No longer recognised as 'down'")
-    text = explore.verdict(
+    text = clip_check.verdict(
         {"original": probs["original"], "unlearned": probs["original"]},
         label,
         tiny_ctx.task.class_names,
@@ -133,3 +131,13 @@ def test_outputs(tmp_path, result):
     path = report.write_model(result, tmp_path / "m")
     assert path.suffix == ".safetensors" and path.exists()
     assert "MIA" in report.summary(report.build(result))
+
+
+def test_check_clip_with_and_without_a_run(tiny_ctx, result):
+    wave = run_view(result).clip_audio(0)[1].astype(np.float32) / 32768  # a 'yes' clip
+    alone = clip_check.check_clip(wave, "yes", None, tiny_ctx)
+    assert set(alone.probs) == {"original"} and alone.label == 0
+    assert "Run an unlearning experiment" in alone.verdict and set(alone.scores) == {"original"}
+    run = clip_check.check_clip(wave, "(not a class)", result)  # judged by what the original hears
+    assert set(run.probs) == {"original", "unlearned", "retrain"} == set(run.scores)
+    assert run.label == int(run.probs["original"].argmax())

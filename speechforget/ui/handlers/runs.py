@@ -1,0 +1,308 @@
+"""The Run, gold and Stop handlers: a run's two phases streamed to the page.
+
+Run streams the unlearning phase (live loss curve), then shows the unlearned model's
+figures; the gold retrain follows in `gold` (an event chained after Run's). The
+session's `RunState` says where the run is; every change goes through Session.move,
+which ignores a superseded run's handler. A loss point travels
+
+    engine StepLog -> pipeline on_step(which, log) -> runs.stream's Step event
+      -> RunHandlers._consume (session step log) -> views.loss_figure -> gr.Plot "loss-plot"
+
+Each handler yields output values in the order of its *_KEYS; gr.skip() leaves an
+output as it is. Bad input never raises into Gradio: it gets a message in the status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from speechforget import report as reports
+from speechforget.runs import Done, Error, Event, Step, Tick
+from speechforget.runview import RunView, run_view
+from speechforget.ui import controls, views
+from speechforget.ui.context import AppContext
+from speechforget.ui.handlers.results import clip_update
+from speechforget.ui.state import RunState, Session
+from speechforget.viz.style import empty_figure
+
+if TYPE_CHECKING:
+    from speechforget.engine import StepLog
+
+RUN_KEYS = (
+    "session",
+    "status",
+    "loss",
+    "metrics",
+    "confusion",
+    "mia",
+    "embedding",
+    "clips",
+    "runs",
+    "report",
+    "checkpoint",
+    "run_id",
+)
+GOLD_KEYS = ("status", "loss", "metrics", "confusion", "mia", "embedding", "runs", "report")
+PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
+TICK_EVERY_S = 1.0  # without steps, an empty update this often (keeps Stop's cancel responsive)
+STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
+# ... and then at most this long for the run's handler to send its last update: Stop's
+# message must be the last word. A direct call from the handler's own thread (tests)
+# cannot see the handler end, so this stays short.
+STOP_SETTLE_S = 0.6
+REDRAW_MAP_WAIT_S = 60.0  # a redraw of a provisional (PCA) map may wait this long for UMAP
+
+
+def outputs(keys: tuple[str, ...], **values: Any) -> tuple:
+    """Values in the order of `keys`; gr.skip() for the ones not given."""
+    return tuple(values.get(k, gr.skip()) for k in keys)
+
+
+class RunHandlers:
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+
+    # ---- Run: the unlearning phase ------------------------------------------------------
+
+    def run(
+        self,
+        sid: str | None,
+        backbone: str,
+        data: str,
+        task: str,
+        kind: str,
+        names: list[str] | None,
+        percent: float | None,
+        method: str,
+        superloss: bool,
+        seed: Any,
+        *hp: Any,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple]:
+        """Stream the unlearning run (live loss curve), then show its figures."""
+        sid, sess = self.app.store.get(sid)
+        sess.give_up_gold()
+        out = lambda **kw: outputs(RUN_KEYS, session=sid, **kw)  # noqa: E731
+        try:
+            cfg = controls.experiment_config(
+                backbone,
+                task,
+                kind,
+                names,
+                percent,
+                method,
+                superloss,
+                seed,
+                self.app.params,
+                list(hp),
+                data,
+            )
+            ctx = self.app.context(cfg.task, cfg.backbone, cfg.data.source)
+            stop = threading.Event()
+            # the runner checks the forget choice here, before anything runs
+            events = self.app.runner.unlearn(cfg, ctx, stop, sess.idle)
+        except ValueError as err:  # the previous run's results stay usable
+            yield out(status=f"⚠️ **Cannot run:** {err}")
+            return
+        run_no = sess.new_run(stop)
+        quiet = sess.quiet  # this run's: a newer run has its own
+        try:
+            starting = f"**Starting** {cfg.method} on `{cfg.forget}` …"
+            yield out(status=starting, run_id=run_no, **_cleared(sess))
+            res = yield from self._stream(sess, events, progress, out, "unlearning", run_no)
+            if res is not None:
+                yield from self._unlearned(sess, res, out, run_no)
+        finally:
+            quiet.set()
+
+    def _unlearned(self, sess: Session, res, out, run_no: int) -> Iterator[tuple]:
+        sess.result, sess.view = res, run_view(res)
+        if sess.view.stopped:
+            sess.move(RunState.STOPPED, run_no)
+            yield out(
+                status="⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. "
+                "Change the settings and press Run again."
+            )
+            return
+        yield from self._show_unlearned(sess, res, out)
+        # before the last yield: the chained gold event starts as soon as Run's ends
+        sess.move(RunState.AWAITING_GOLD if sess.view.run_gold else RunState.DONE, run_no)
+        fig, sess.projection = self._embedding(sess.view)
+        yield out(embedding=fig)
+
+    def _show_unlearned(self, sess: Session, res, out) -> Iterator[tuple]:
+        view, n = sess.view, sess.runs
+        ckpt = reports.write_model(
+            res, sess.folder / f"run{n}_unlearned_{view.method}", view.report
+        )
+        rep = reports.write(view.report, sess.folder / f"run{n}_report.json")
+        sess.rows.append(views.run_row(n, view.report, gold_pending=view.run_gold))
+        gold = (
+            "the gold retrain runs next (its numbers fill in when it is done)"
+            if view.run_gold
+            else "no gold retrain"
+        )
+        yield out(
+            status=f"✅ **Unlearned** in {view.times.get('unlearned', 0.0):.1f} s. "
+            f"Figures below; {gold}.",
+            metrics=views.metrics_rows(view.report, gold_pending=view.run_gold),
+            confusion=views.confusion_figure(view),
+            mia=views.mia_figure(view),
+            clips=clip_update(view, "forget"),
+            runs=sess.rows,
+            report=gr.update(value=str(rep), interactive=True),
+            checkpoint=gr.update(value=str(ckpt), interactive=True),
+        )
+
+    def _embedding(self, view: RunView, wait_s: float | None = None):
+        s = self.app.settings
+        wait_s = s.umap_wait_s if wait_s is None else wait_s
+        return views.embedding_figure(view, wait_s, s.projection)
+
+    # ---- the gold retrain phase ---------------------------------------------------------
+
+    def gold(
+        self, sid: str | None, subset: str = "test", progress: gr.Progress = gr.Progress()
+    ) -> Iterator[tuple]:
+        """Retrain the gold model for the last run, then fill in its numbers and gaps."""
+        sess = self.app.store.peek(sid)
+        out = lambda **kw: outputs(GOLD_KEYS, **kw)  # noqa: E731
+        if sess is None or not sess.move(RunState.GOLD):
+            yield out()  # nothing awaits a gold retrain (no run, stopped, failed, superseded)
+            return
+        run_no, quiet = sess.runs, sess.quiet
+        quiet.clear()
+        try:
+            try:
+                events = self.app.runner.gold(sess.result, sess.stop, sess.idle)
+            except ValueError as err:
+                sess.move(RunState.FAILED, run_no)
+                yield out(status=f"⚠️ **Gold retrain failed:** {err}")
+                return
+            res = yield from self._stream(sess, events, progress, out, "gold retrain", run_no)
+            if res is not None:
+                yield from self._gold_done(sess, res, out, run_no, subset)
+        finally:
+            quiet.set()
+
+    def _gold_done(self, sess: Session, res, out, run_no: int, subset: str) -> Iterator[tuple]:
+        view = run_view(res)
+        if view.stopped:
+            sess.move(RunState.STOPPED, run_no)
+            yield out(
+                status="⏹️ **Gold retrain stopped.** The unlearned model's results stay; "
+                "gaps to gold need the gold model."
+            )
+            return
+        sess.result, sess.view = res, view
+        sess.move(RunState.DONE, run_no)
+        n = sess.runs
+        rep = reports.write(view.report, sess.folder / f"run{n}_report.json")
+        if sess.rows:
+            sess.rows[-1] = views.run_row(n, view.report, gold_pending=False)
+        avg = (view.report.get("gap_to_retrain") or {}).get("avg")
+        gap = "-" if avg is None else f"{100 * avg:.1f} points"
+        yield out(
+            status=f"✅ **Done.** Gold retrain {view.times.get('retrain', 0):.1f} s · "
+            f"avg |gap| to gold {gap} (0 is ideal). Try another method or forget set.",
+            loss=views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history)),
+            metrics=views.metrics_rows(view.report),
+            confusion=views.confusion_figure(view, subset),
+            mia=views.mia_figure(view),
+            runs=sess.rows,
+            report=gr.update(value=str(rep), interactive=True),
+        )
+        if sess.projection is not None and sess.projection.provisional:  # UMAP may be ready now
+            fig, sess.projection = self._embedding(view, REDRAW_MAP_WAIT_S)
+            yield out(embedding=fig)
+
+    # ---- streaming a phase --------------------------------------------------------------
+
+    def _stream(self, sess: Session, events, progress, out, what: str, run_no: int):
+        """Consume a phase's events: update the live curve at most every PUSH_EVERY_S.
+        Returns the phase's Result, or None after an error (reported in the status) or
+        when a newer run of this session superseded this one."""
+        with contextlib.closing(events):  # a cancelled run closes this generator: stop the worker
+            res = yield from self._consume(sess, events, progress, out, what, run_no)
+        return res if sess.runs == run_no else None
+
+    def _consume(self, sess: Session, events: Iterator[Event], progress, out, what, run_no):
+        last, t0 = 0.0, time.monotonic()
+        for event in events:
+            match event:
+                case Step(which, log):
+                    if not _record(sess, run_no, which, log):
+                        continue  # superseded, or Stop was pressed: its message stays last
+                    now = time.monotonic()
+                    if now - last >= PUSH_EVERY_S or len(sess.history[which]) == 1:
+                        last = now
+                        yield self._live(sess, which, log, now - t0, progress, out, what)
+                case Tick():
+                    if time.monotonic() - last >= TICK_EVERY_S:
+                        last = time.monotonic()
+                        yield out()
+                case Error(error):
+                    sess.move(RunState.FAILED, run_no)
+                    yield out(
+                        status=f"⚠️ **The {what} failed:** {error}. "
+                        "The app is ready for another run."
+                    )
+                    return None
+                case Done(result):
+                    return result
+        return None
+
+    @staticmethod
+    def _live(sess: Session, which: str, log: StepLog, elapsed: float, progress, out, what):
+        total = log.total_steps or log.step
+        progress(min(log.step / max(total, 1), 1.0), desc=f"{what} step {log.step}/{total}")
+        return out(
+            status=views.live_status(which, log, elapsed),
+            loss=views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history)),
+        )
+
+    # ---- Stop ---------------------------------------------------------------------------
+
+    def stop(self, sid: str | None, run_id: int | None = None) -> tuple:
+        """Ask the run in progress to stop after its current step (the Stop button also
+        cancels the event); the app stays usable. Answers (status, Run button) once the
+        run's worker has ended, so that Run (disabled by the click) comes back only when a
+        new run can no longer collide with the old one's cancellation. `run_id` is the run
+        the page showed when Stop was pressed: a Stop that reaches the server after a newer
+        run began leaves that run, and its status, alone."""
+        sess = self.app.store.peek(sid)
+        enable = gr.update(interactive=True)
+        if sess is not None:
+            if run_id is not None and sess.runs != run_id:
+                return gr.skip(), enable
+            sess.request_stop()
+            sess.idle.wait(timeout=STOP_WAIT_S)
+            sess.quiet.wait(timeout=STOP_SETTLE_S)  # the run's last update lands before ours
+        return "⏹️ **Stopped.** The app is ready for another run.", enable
+
+
+def _cleared(sess: Session) -> dict:
+    """The outputs a new run resets: an empty curve, no metrics, placeholder figures."""
+    waiting = empty_figure("running…")
+    return dict(
+        loss=views.loss_figure(sess.history, {}),
+        metrics=[],
+        confusion=waiting,
+        mia=waiting,
+        embedding=waiting,
+    )
+
+
+def _record(sess: Session, run_no: int, which: str, log: StepLog) -> bool:
+    """Add a step to the session's step log; True if it should be drawn now."""
+    if sess.runs != run_no:
+        return False  # superseded by a newer run: its curve is not ours to draw
+    sess.history[which].append(log.to_dict())
+    sess.totals[which] = log.total_steps
+    return not sess.stop.is_set()
