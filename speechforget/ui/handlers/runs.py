@@ -57,6 +57,12 @@ STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # cannot see the handler end, so this stays short.
 STOP_SETTLE_S = 0.6
 REDRAW_MAP_WAIT_S = 60.0  # a redraw of a provisional (PCA) map may wait this long for UMAP
+READY = "The app is ready for another run."
+STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
+GOLD_STOPPED = (
+    "⏹️ **Gold retrain stopped.** The unlearned model's results stay; gaps to gold need "
+    f"the gold model. {READY}"
+)
 
 
 def outputs(keys: tuple[str, ...], **values: Any) -> tuple:
@@ -125,10 +131,8 @@ class RunHandlers:
         sess.result, sess.view = res, run_view(res)
         if sess.view.stopped:
             sess.move(RunState.STOPPED, run_no)
-            yield out(
-                status="⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. "
-                "Change the settings and press Run again."
-            )
+            if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
+                yield out(status=STOPPED_EARLY)
             return
         yield from self._show_unlearned(sess, res, out)
         # before the last yield: the chained gold event starts as soon as Run's ends
@@ -195,10 +199,8 @@ class RunHandlers:
         view = run_view(res)
         if view.stopped:
             sess.move(RunState.STOPPED, run_no)
-            yield out(
-                status="⏹️ **Gold retrain stopped.** The unlearned model's results stay; "
-                "gaps to gold need the gold model."
-            )
+            if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
+                yield out(status=GOLD_STOPPED)
             return
         sess.result, sess.view = res, view
         sess.move(RunState.DONE, run_no)
@@ -249,10 +251,7 @@ class RunHandlers:
                         yield out()
                 case Error(error):
                     sess.move(RunState.FAILED, run_no)
-                    yield out(
-                        status=f"⚠️ **The {what} failed:** {error}. "
-                        "The app is ready for another run."
-                    )
+                    yield out(status=f"⚠️ **The {what} failed:** {error}. {READY}")
                     return None
                 case Done(result):
                     return result
@@ -278,13 +277,18 @@ class RunHandlers:
         run began leaves that run, and its status, alone."""
         sess = self.app.store.peek(sid)
         enable = gr.update(interactive=True)
+        message = f"⏹️ **Stopped.** {READY}"
         if sess is not None:
             if run_id is not None and sess.runs != run_id:
                 return gr.skip(), enable
+            if sess.state in (RunState.AWAITING_GOLD, RunState.GOLD):
+                message = GOLD_STOPPED
             sess.request_stop()
             sess.idle.wait(timeout=STOP_WAIT_S)
-            sess.quiet.wait(timeout=STOP_SETTLE_S)  # the run's last update lands before ours
-        return "⏹️ **Stopped.** The app is ready for another run.", enable
+            # the run's handler stays silent about a pressed Stop (only this answer says
+            # it); its last live update should still land before ours
+            sess.quiet.wait(timeout=STOP_SETTLE_S)
+        return message, enable
 
 
 def _cleared(sess: Session) -> dict:
