@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,11 +26,14 @@ from speechforget import report
 from speechforget.config import DEFAULT_BACKBONE, NO_METHOD, DataConfig, ExperimentConfig
 from speechforget.data import Split, TaskData, load_source, make_split
 from speechforget.engine import RunResult, StepLog, predict, warm_up
-from speechforget.evaluation import model_metrics, per_sample_ce
+from speechforget.evaluation import added_metrics, model_metrics, per_sample_ce
 from speechforget.models import state_hash
 from speechforget.models.base import Backbone
 from speechforget.store import Store
 from speechforget.training import Trained, check_recipe, gold_budget, load_original, retrain_gold
+
+if TYPE_CHECKING:
+    from speechforget.enrol import Enrolment
 
 # on_step(which, log): which is "unlearned" or "retrain"; a truthy return stops that run.
 ExperimentCallback = Callable[[str, StepLog], object]
@@ -47,19 +51,35 @@ class Context:
     original_outputs: tuple[np.ndarray, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
+    # a visitor's clips added to a built-in context (speechforget.enrol): its gold is the
+    # recipe on the built-in training set alone
+    enrolment: Enrolment | None = field(default=None, repr=False, compare=False)
 
     @property
     def y(self) -> torch.Tensor:
         return torch.from_numpy(self.task.y)
 
-    def retrain_gold(self, retain: np.ndarray, on_step=None, device: str = "auto") -> Trained:
+    def retrain_gold(
+        self, retain: np.ndarray, on_step=None, device: str = "auto", use_cache: bool = True
+    ) -> Trained:
         """The gold retrain of a retain set (training.retrain_gold, kept in this store)."""
+        if self.enrolment is not None and self.enrolment.is_base_train(retain):
+            return self.enrolment.gold(on_step, device)
         return retrain_gold(
-            self.original, self.task, self.x, retain, on_step, device=device, store=self.store
+            self.original,
+            self.task,
+            self.x,
+            retain,
+            on_step,
+            use_cache=use_cache,
+            device=device,
+            store=self.store,
         )
 
     def budget(self, retain: np.ndarray) -> float | None:
         """The paper's time rule for a retain set (training.gold_budget)."""
+        if self.enrolment is not None and self.enrolment.is_base_train(retain):
+            return self.enrolment.budget()
         return gold_budget(self.original, len(self.task.where("train")), retain, self.store)
 
 
@@ -162,9 +182,13 @@ def evaluate(
         logits, emb = original_outputs(ctx, device)
     else:
         logits, emb = (t.numpy() for t in predict(model, ctx.x, device))
+    y = ctx.task.y
     metrics = model_metrics(
-        logits, ctx.task.y, split.forget, split.retain, split.test, split.test_forgotten, seed=seed
+        logits, y, split.forget, split.retain, split.test, split.test_forgotten, seed=seed
     )
+    if ctx.enrolment is not None:  # a visitor's held-back and training clips
+        held, added = ctx.enrolment.held, ctx.enrolment.trained
+        metrics.update(added_metrics(logits, y, held, added, split.retain, split.test, seed))
     return ModelEval(logits, emb, per_sample_ce(logits, ctx.task.y), metrics)
 
 

@@ -50,6 +50,9 @@ ROWS = (
     Row("mia_efficacy", "MIA-Efficacy (%)", "%", "= gold"),
     Row("mia_auc", "forget-vs-test attack AUC", "frac", "0.5"),
     Row("mia_cv_acc", "forget-vs-test CV acc", "%", "50", in_app=False),
+    # a visitor's own clips (only when a speaker was added: --add-speaker, "Your voice")
+    Row("added_test_acc", "your held-back clips: accuracy", "%", "= gold"),
+    Row("added_forget_member", "your training clips: membership", "frac", "= gold"),
 )
 TIME_ROW = Row("time_s", "wall time (s)", "s", "unlearned ≪ gold")
 AVG_LABEL = "avg |gap| (Dt, Df, Dr, MIA)"
@@ -113,6 +116,8 @@ def build(res: Result) -> dict:
     if "unlearned" in res.models:
         out["unlearned_model_spec"] = res.models["unlearned"].spec()
     out["class_names"] = list(res.ctx.task.class_names)
+    if res.ctx.enrolment is not None:  # a visitor's clips were trained in
+        out["added"] = res.ctx.enrolment.summary()
     return out
 
 

@@ -22,12 +22,14 @@ from speechforget.data.dataset import SAMPLE_RATE, SpeechData  # noqa: E402
 torch.set_num_threads(2)
 
 
-def make_tiny_data(n_speakers: int = 6, takes: int = 5, seed: int = 0) -> SpeechData:
-    """4 'keywords' (tones of different pitch) x n_speakers (different timbre) x takes.
+def make_tiny_data(
+    n_speakers: int = 6, takes: int = 5, seed: int = 0, names=("yes", "no", "up", "down")
+) -> SpeechData:
+    """len(names) 'keywords' (tones of different pitch) x n_speakers (different timbre) x takes.
 
     Takes 0..takes-3 are train, takes-2 val, takes-1 test; one extra speaker is unheard."""
     rng = np.random.default_rng(seed)
-    names = ["yes", "no", "up", "down"]
+    names = list(names)
     t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
     waves, kw, spk, take, split = [], [], [], [], []
     for s in range(n_speakers + 1):

@@ -56,7 +56,7 @@ def _run(ctx, spec: str, data_change=None, **overrides):
     if data_change is not None:
         data = data_change(data, split)
     cfg = METHODS.resolve_config(
-        "loss_match", split.spec.mode, {"epochs": 3, "batch_size": 8, "lr": 3e-3, **overrides}
+        "loss_match", split.mode, {"epochs": 3, "batch_size": 8, "lr": 3e-3, **overrides}
     )
     method, model = LossMatch(cfg), trainable_copy(ctx.original.model)
     run = unlearn(model, method, data, method.train_config(0, "cpu"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import tempfile
 
 from speechforget.cli.common import add_experiment_arguments, experiment_config
 from speechforget.engine import StepLog
@@ -19,6 +21,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--save-model", default=None, help="write the unlearned model (safetensors) here"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--add-speaker",
+        default=None,
+        metavar="NAME=DIR",
+        help="train the original with a visitor's clips in DIR as a new speaker NAME (a new "
+        "class in sid; kws: DIR/<keyword>/*.wav or <keyword>_<anything>.wav), holding some "
+        "back as their test clips; then e.g. --forget speaker:NAME",
+    )
 
 
 class Progress:
@@ -59,7 +69,8 @@ def main(args: argparse.Namespace) -> int:
     check_experiment(cfg)  # unknown method or --set key: fail before loading anything
     progress = Progress(not args.quiet)
     try:
-        result = run_experiment(cfg, on_step=progress)
+        with _enrolled(args, cfg, progress) as ctx:
+            result = run_experiment(cfg, on_step=progress, ctx=ctx)
     finally:
         progress.close()
     report = reports.build(result)
@@ -71,6 +82,32 @@ def main(args: argparse.Namespace) -> int:
         reports.write_model(result, args.save_model, report)
         print(f"unlearned model written to {args.save_model}")
     return 0
+
+
+@contextlib.contextmanager
+def _enrolled(args: argparse.Namespace, cfg, progress: Progress):
+    """The context with --add-speaker's clips trained in (None without it). What is
+    trained with them lives in a temporary folder, deleted at the end."""
+    if not args.add_speaker:
+        yield None
+        return
+    from speechforget.data.visitor import read_visitor
+    from speechforget.enrol import enrol
+    from speechforget.pipeline import prepare
+    from speechforget.store import Store
+
+    name, sep, folder = args.add_speaker.partition("=")
+    if not sep or not name.strip() or not folder.strip():
+        raise ValueError(f"--add-speaker expects NAME=DIR, got '{args.add_speaker}'")
+    visitor = read_visitor(name.strip(), folder.strip(), cfg.task, seed=cfg.seed)
+    base = prepare(cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device)
+    print(
+        f"adding speaker '{visitor.name}': {visitor.n_trained} clips to train on, "
+        f"{visitor.n_held} held back as their test clips; training the original with them",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory(prefix="speechforget_visitor_") as tmp:
+        yield enrol(base, visitor, Store(tmp), lambda log: progress("original", log))
 
 
 def _list(args: argparse.Namespace) -> int:

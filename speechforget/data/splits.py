@@ -53,10 +53,19 @@ class ForgetSpec:
             return f"sample:{self.percent:g}"
         return f"{self.kind}:{','.join(self.names)}"
 
-    @property
-    def mode(self) -> str:
-        """'sample' or 'class' (speaker forgetting is class-like: a whole group goes)."""
-        return "sample" if self.kind == "sample" else "class"
+    def mode_for(self, task: str) -> str:
+        """'sample' or 'class': which settings and objectives the methods use (forget_mode)."""
+        return forget_mode(self.kind, task)
+
+
+def forget_mode(kind: str, task: str) -> str:
+    """'class' when the gold model cannot recognise the forgotten clips at all (a class, or
+    a speaker in speaker identification), else 'sample': a random sample, or a speaker in
+    keyword spotting, whose words the gold still recognises about as well as any unheard
+    voice's (its forget clips should look like unseen clips, not be misclassified)."""
+    if kind == "sample" or (kind == "speaker" and task == "kws"):
+        return "sample"
+    return "class"
 
 
 @dataclass
@@ -75,6 +84,7 @@ class Split:
     unheard: np.ndarray
     test_forgotten: np.ndarray | None
     forgotten_classes: tuple[int, ...] = ()
+    mode: str = "class"  # forget_mode(spec.kind, task): the methods' settings and objectives
 
     def sizes(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in ("forget", "retain", "val", "test", "unheard")}
@@ -117,5 +127,13 @@ def make_split(task: TaskData, spec: ForgetSpec | str, seed: int = 0) -> Split:
     if len(retain) == 0:
         raise ValueError(f"'{spec}' selects every training clip: nothing would be retained")
     return Split(
-        spec, forget, retain, task.where("val"), test, task.where("unheard"), test_mask, classes
+        spec,
+        forget,
+        retain,
+        task.where("val"),
+        test,
+        task.where("unheard"),
+        test_mask,
+        classes,
+        spec.mode_for(task.task),
     )

@@ -17,6 +17,7 @@ from .metrics import (
 from .scores import (
     GAP_METRICS,
     MODEL_METRICS,
+    added_metrics,
     gap_to_retrain,
     model_metrics,
     per_class_table,
@@ -26,6 +27,7 @@ __all__ = [
     "GAP_METRICS",
     "MODEL_METRICS",
     "accuracy",
+    "added_metrics",
     "confidence",
     "confusion_matrix",
     "forget_vs_test_attack",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .attacks import forget_vs_test_attack, mia_efficacy, mia_loss_attack
+from .attacks import forget_vs_test_attack, member_probability, mia_efficacy, mia_loss_attack
 from .metrics import accuracy, per_class_accuracy, per_sample_ce
 
 MODEL_METRICS = (
@@ -107,6 +107,29 @@ def model_metrics(
     fvt = forget_vs_test_attack(ce[f], ce[attack_test], seed=seed)
     out["mia_auc"], out["mia_cv_acc"] = fvt["auc"], fvt["cv_acc"]
     return {k: _clean(v) for k, v in out.items()}
+
+
+def added_metrics(
+    logits: np.ndarray,
+    y: np.ndarray,
+    held_idx: np.ndarray,
+    added_idx: np.ndarray,
+    retain_idx: np.ndarray,
+    test_idx: np.ndarray,
+    seed: int = 0,
+) -> dict[str, float | None]:
+    """A visitor's clips under one model: `added_test_acc`, the accuracy on the visitor's
+    held-back clips (their keyword, or the visitor as the speaker), and
+    `added_forget_member`, the mean membership score (`member_probability`, the paper's
+    loss attack fit on Dr vs Dt) of the visitor's training clips `added_idx`."""
+    held_idx, added_idx = np.asarray(held_idx), np.asarray(added_idx)
+    acc = accuracy(logits[held_idx], y[held_idx]) if len(held_idx) else None
+    loss = per_sample_ce(logits, y)
+    member = None
+    if len(added_idx):
+        scores = member_probability(loss[retain_idx], loss[test_idx], loss[added_idx], seed)
+        member = float(np.mean(scores))
+    return {"added_test_acc": _clean(acc), "added_forget_member": _clean(member)}
 
 
 def gap_to_retrain(

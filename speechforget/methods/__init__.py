@@ -60,7 +60,10 @@ def check_experiment(cfg: ExperimentConfig) -> None:
 
     if cfg.method != "none":
         METHODS.build(
-            cfg.method, ForgetSpec.parse(cfg.forget).mode, cfg.method_overrides, cfg.superloss
+            cfg.method,
+            ForgetSpec.parse(cfg.forget).mode_for(cfg.task),
+            cfg.method_overrides,
+            cfg.superloss,
         )
 
 
@@ -71,7 +74,7 @@ def unlearn_data(ctx: Context, split: Split) -> UnlearnData:
         forget=torch.from_numpy(split.forget).long(),
         retain=torch.from_numpy(split.retain).long(),
         num_classes=ctx.task.num_classes,
-        mode=split.spec.mode,
+        mode=split.mode,
         forgotten_classes=tuple(split.forgotten_classes),
         val=torch.from_numpy(split.val).long(),
     )
@@ -93,10 +96,10 @@ def run_method(
     on_step: Callable[[StepLog], object] | None = None,
 ) -> tuple[Backbone, RunResult]:
     """Run cfg.method (with cfg.method_overrides, cfg.superloss) on a copy of the
-    original; the mode defaults come from split.spec.mode. Returns the unlearned
+    original; the mode defaults come from split.mode. Returns the unlearned
     model (CPU, eval mode) and its RunResult; budget_s is the time budget (the gold
     retrain's time: the paper's rule)."""
-    method = METHODS.build(cfg.method, split.spec.mode, cfg.method_overrides, cfg.superloss)
+    method = METHODS.build(cfg.method, split.mode, cfg.method_overrides, cfg.superloss)
     whole = method.run_whole(ctx, split, cfg.device, on_step)
     if whole is not None:
         return whole

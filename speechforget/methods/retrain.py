@@ -1,17 +1,17 @@
 """Retrain (the gold standard): train from scratch on the retain set only, from the
-original's initialisation and with its recipe, through speechforget.training.retrain_gold
-(the one entry point the pipeline and the bench use too), which keeps the result per
-retain set; its time is the budget every other method is held to."""
+original's initialisation and with its recipe, through the context's retrain_gold
+(speechforget.training.retrain_gold, the one entry point the pipeline and the bench use
+too), which keeps the result per retain set; its time is the budget every other method
+is held to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from speechforget.engine import RunResult
 from speechforget.methods.base import Method, setting
 from speechforget.models.base import Backbone
-from speechforget.training import retrain_gold
 
 
 @dataclass
@@ -32,14 +32,11 @@ class Retrain(Method):
     def run_whole(
         self, ctx: Any, split: Any, device: str, on_step: Any = None
     ) -> tuple[Backbone, RunResult]:
-        gold = retrain_gold(
-            ctx.original,
-            ctx.task,
-            ctx.x,
-            split.retain,
-            on_step,
-            use_cache=self.cfg.use_cache,
-            device=device,
-            store=ctx.store,
+        gold = ctx.retrain_gold(split.retain, on_step, device, use_cache=self.cfg.use_cache)
+        if gold.meta.get("stopped"):
+            return gold.model, gold.run
+        # the gold's time as kept with it (a later run that loads it reports the same)
+        time_s = float(gold.meta["time_s"] or 0.0)
+        return gold.model, replace(gold.run, time_s=time_s) if gold.run else RunResult(
+            time_s=time_s
         )
-        return gold.model, gold.run or RunResult(time_s=float(gold.meta["time_s"]))

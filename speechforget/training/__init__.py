@@ -9,7 +9,7 @@ models/ holds architectures only and never imports this package.
 """
 
 from speechforget.training.budget import gold_budget
-from speechforget.training.gold import cached_gold, gold_key, retrain_gold
+from speechforget.training.gold import cached_gold, gold_key, gold_without_visitor, retrain_gold
 from speechforget.training.originals import ORIGINALS, check_recipe, family_of, load_original
 from speechforget.training.recipe import Trained, featurize, original_metrics, train_model
 
@@ -22,6 +22,7 @@ __all__ = [
     "featurize",
     "gold_budget",
     "gold_key",
+    "gold_without_visitor",
     "load_original",
     "original_metrics",
     "retrain_gold",

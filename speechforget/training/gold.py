@@ -6,6 +6,7 @@ depends on (spec, recipe, data, task, retain set), so a forget set is retrained 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -17,7 +18,7 @@ import torch
 from speechforget.config import TrainConfig
 from speechforget.data.dataset import TaskData
 from speechforget.engine import StepCallback, StepLog
-from speechforget.models import load_checkpoint, save_checkpoint
+from speechforget.models import build_model, load_checkpoint, save_checkpoint
 from speechforget.store import Store
 from speechforget.training.recipe import Trained, train_model
 
@@ -96,3 +97,33 @@ def retrain_gold(
     if use_cache:
         save_checkpoint(model, path, meta)
     return Trained(model, meta, run)
+
+
+def gold_without_visitor(
+    base: Trained,
+    task: TaskData,
+    x: torch.Tensor,
+    num_classes: int,
+    on_step: StepCallback | None = None,
+    device: str = "auto",
+    store: Store | None = None,
+) -> Trained:
+    """The gold of a visitor's forget request: the recipe on `task`'s training clips alone
+    (the data set without the visitor), with `num_classes` outputs.
+
+    `base` is the original trained on `task` (the shipped one for the built-in data). With
+    the same number of classes the gold is that original bit for bit (same spec, recipe,
+    data and seed), so it is reused (meta "reused": True, "time_s" its training time);
+    with one more class (the visitor as a speaker) it is retrained once and kept in
+    `store`, which may be shared: it holds nothing of the visitor."""
+    if base.model.spec().get("num_classes") == num_classes:
+        meta = {
+            **{k: base.meta.get(k) for k in KEPT},
+            "time_s": base.meta.get("train_time_s"),
+            "reused": True,
+            "n_retain": int(len(task.where("train"))),
+        }
+        return Trained(copy.deepcopy(base.model), meta)
+    spec = {**base.model.spec(), "num_classes": num_classes}
+    wider = Trained(build_model(spec), base.meta)
+    return retrain_gold(wider, task, x, task.where("train"), on_step, device=device, store=store)

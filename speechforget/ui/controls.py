@@ -12,6 +12,7 @@ from typing import Any
 
 from speechforget.config import DEFAULT_BACKBONE, TASK_LABELS, DataConfig, ExperimentConfig
 from speechforget.data import needs_hub
+from speechforget.data.splits import forget_mode
 
 FORGET_KEYWORDS, FORGET_SPEAKERS, FORGET_RANDOM = (
     "keywords",
@@ -116,8 +117,10 @@ def all_params(mode: str = "class") -> list[Param]:
         return out
 
 
-def mode_of(forget_kind: str) -> str:
-    return "sample" if forget_kind == FORGET_RANDOM else "class"
+def mode_of(forget_kind: str, task: str = "kws") -> str:
+    """The methods' mode (sample or class) for a forget kind of the control panel."""
+    kind = {FORGET_RANDOM: "sample", FORGET_SPEAKERS: "speaker"}.get(forget_kind, "class")
+    return forget_mode(kind, task)
 
 
 def cast_param(p: Param, value: Any) -> Any:

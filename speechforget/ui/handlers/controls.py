@@ -60,7 +60,7 @@ class ControlHandlers:
                 names, value = controls.forget_names(data, kind), controls.default_names(data, kind)
             except ValueError:
                 pass
-        defaults = [p.default for p in controls.all_params(controls.mode_of(kind))]
+        defaults = [p.default for p in controls.all_params(controls.mode_of(kind, task))]
         return (
             gr.update(choices=names, value=value, visible=not random),
             gr.update(visible=random),
