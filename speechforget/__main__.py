@@ -1,4 +1,4 @@
-"""Command line: python -m speechforget {synth,train,unlearn,bench,gpu-check} ...
+"""Command line: python -m speechforget {synth,train,unlearn,predict,bench,gpu-check} ...
 
 Each sub-command lives in speechforget/cli/ with `add_arguments(parser)` and
 `main(args) -> int`; this file only wires them.
@@ -14,6 +14,7 @@ COMMANDS = {
     "synth": ("speechforget.cli.synth", "write the built-in synthetic data set as wav files"),
     "train": ("speechforget.cli.train", "train an original model (the shipped assets)"),
     "unlearn": ("speechforget.cli.unlearn", "run one unlearning experiment and report it"),
+    "predict": ("speechforget.cli.predict", "predict the class of audio clips (JSON lines)"),
     "bench": ("speechforget.cli.bench", "run a grid of methods, ratios and seeds"),
     "gpu-check": ("speechforget.cli.gpu_check", "time a transformer backbone on a GPU"),
 }

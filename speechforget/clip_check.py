@@ -2,6 +2,7 @@
 membership with the report's loss attack, and say in plain words what changed.
 
     wave = load_clip(path)                           # (16000,) float32 at 16 kHz
+    probs = model_probs(model, wave)                 # (C,) one model's probabilities
     check = check_clip(wave, "yes", res, ctx)        # ClipCheck: probs, label, scores, verdict
 """
 
@@ -21,16 +22,30 @@ from speechforget.pipeline import Context, Result
 MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
 
 
+def model_probs(model: torch.nn.Module, wave: np.ndarray) -> np.ndarray:
+    """(C,) class probabilities of `model` for a (16000,) float32 clip at 16 kHz (CPU)."""
+    return _probs(model, _inputs(model, wave))
+
+
 def wave_probs(
     models: dict[str, torch.nn.Module], ctx: Context, wave: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """{model: (C,) probabilities} for a (16000,) float32 clip at 16 kHz (CPU)."""
-    x = ctx.original.model.featurize(torch.from_numpy(np.asarray(wave, np.float32))[None])
-    out = {}
-    for name, model in models.items():
-        logits, _ = predict(model, x, device="cpu")
-        out[name] = softmax(logits.numpy())[0]
-    return out
+    """{model: (C,) probabilities} for a (16000,) float32 clip at 16 kHz (CPU); the clip is
+    featurized once, by the context's original (every model of a run shares its inputs)."""
+    x = _inputs(ctx.original.model, wave)
+    return {name: _probs(model, x) for name, model in models.items()}
+
+
+def _inputs(model: torch.nn.Module, wave: np.ndarray) -> torch.Tensor:
+    """(1, ...) model inputs of one (16000,) clip."""
+    with torch.no_grad():
+        return model.featurize(torch.from_numpy(np.asarray(wave, np.float32))[None])
+
+
+def _probs(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """(C,) softmax of the model's logits for (1, ...) inputs, on the CPU."""
+    logits, _ = predict(model, x, device="cpu")
+    return softmax(logits.numpy())[0]
 
 
 def result_models(res: Result | None, ctx: Context) -> dict[str, torch.nn.Module]:
