@@ -94,6 +94,13 @@ def enrol(
             f"adding a speaker trains a new original: only the built-in backbones can "
             f"(this run uses '{backbone}'); use --backbone cnn"
         )
+    if base.task.task == "kws":
+        unknown = sorted(set(visitor.words.tolist()) - set(base.task.class_names))
+        if unknown:
+            raise ValueError(
+                f"this data set has no keyword {', '.join(map(repr, unknown))}; "
+                f"record only {', '.join(base.task.class_names)}"
+            )
     data = with_visitor(base.task.data, visitor)
     task = data.task(base.task.task)
     n_base = len(base.task)

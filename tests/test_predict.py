@@ -61,7 +61,7 @@ def check_row(row: dict, names: list[str]) -> None:
 
 
 def app_message(path: Path) -> str:
-    """What the app's "Your voice" tab says after "Cannot use this clip:"."""
+    """What the app's "Check a clip" tab says after "Cannot use this clip:"."""
     with pytest.raises(AudioError) as err:
         load_clip(path)
     return str(err.value)

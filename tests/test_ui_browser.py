@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from ui_support import launched_app, write_clips
 
+from speechforget.data.audio import save_wav
+
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
@@ -18,7 +20,13 @@ SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory, tiny_ctx):
-    return write_clips(tmp_path_factory.mktemp("browser_clips"), tiny_ctx)
+    from visitor_support import visitor_clip
+
+    folder = tmp_path_factory.mktemp("browser_clips")
+    clips = write_clips(folder, tiny_ctx)
+    # the fake microphone's sound: a word in a voice the built-in data does not use
+    clips["spoken"] = save_wav(folder / "spoken_yes.wav", visitor_clip("yes", 1))
+    return clips
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +50,7 @@ def browser(clips):
                 "--disable-dev-shm-usage",
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={clips['wav']}",
+                f"--use-file-for-fake-audio-capture={clips['spoken']}",
             ],
         )
         yield b
@@ -134,7 +142,7 @@ def test_stop_keeps_the_app_usable(page):
 def test_upload_and_record_a_clip(page, clips):
     from playwright.sync_api import expect
 
-    page.get_by_role("tab", name="Your voice").click()
+    page.get_by_role("tab", name="Check a clip").click()
     clip = page.locator("#clip")
     clip.locator("input[type=file]").set_input_files(str(clips["ogg"]))
     expect(clip.locator("audio, .waveform-container, canvas").first).to_be_attached()
@@ -153,3 +161,28 @@ def test_upload_and_record_a_clip(page, clips):
     page.wait_for_timeout(1500)
     clip.get_by_role("button", name="Stop", exact=True).first.click()  # predicts on stop
     expect(page.locator("#verdict")).to_contain_text(re.compile("Membership score|Cannot use"))
+
+
+def test_your_voice_record_train_in_forget_and_prove(page):
+    """Eight takes recorded from the (fake) microphone, trained in, forgotten, proven."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Your voice").click()
+    rec = page.locator("#enrol-rec")
+    for k in range(8):
+        rec.get_by_role("button", name="Record", exact=True).click()
+        page.wait_for_timeout(1300)
+        rec.get_by_role("button", name="Stop", exact=True).first.click()
+        expect(page.locator("#enrol-msg")).to_contain_text(f"Take {k + 1} kept")
+    expect(page.locator("#enrol-take-7")).to_be_attached()
+    page.locator("#train-in").click()
+    expect(page.locator("#enrol-status")).to_contain_text("Trained with you")
+    expect(page.locator("#enrol-heard")).to_contain_text("held back 4")
+    page.locator("#forget-me").click()
+    expect(page.locator("#enrol-verdict")).to_contain_text("membership score")
+    expect(page.locator("#enrol-metrics")).to_contain_text("your held-back clips")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#tab-enrol").screenshot(path=str(SHOTS / "your_voice_tiny_test.png"))
+    page.locator("#delete-me").click()
+    expect(page.locator("#enrol-msg")).to_contain_text("Deleted")
+    expect(page.locator("#enrol-takes-empty")).to_be_attached()

@@ -103,3 +103,36 @@ def test_visitors_do_not_see_each_other(app_url, clips):
         handle_file(str(clips["wav"])), None, "kws", "cnn", api_name="/predict"
     )
     assert "unlearned" in verdict_a.lower() or "recognised" in verdict_a
+
+
+def test_your_voice_loop_through_the_api(app_url, tmp_path):
+    """Enrol eight takes, train them in, forget them, read the verdict, delete them; a
+    second visitor's session sees none of it."""
+    from visitor_support import visitor_clip
+
+    from speechforget.data.audio import save_wav
+
+    client = Client(app_url, verbose=False)
+    for k in range(8):
+        take = save_wav(tmp_path / f"take{k}.wav", visitor_clip("no", k))
+        out = client.predict(handle_file(str(take)), "kws", api_name="/add_take")
+        assert "kept" in out[0], out  # (message, prompt, recorder): states are not in the API
+    job = client.submit("kws", api_name="/train_in")
+    list(job)
+    assert "Trained with you" in job.outputs()[-1][0]
+    job = client.submit("kws", "random_label", api_name="/forget_me")
+    list(job)
+    status, _, proof_rows, verdict, metrics = job.outputs()[-1]
+    assert "Forgotten" in status and "membership score" in verdict
+    assert len(proof_rows["data"]) == 8
+
+    other = Client(app_url, verbose=False)
+    job = other.submit("kws", "random_label", api_name="/forget_me")
+    list(job)
+    assert "first" in job.outputs()[-1][0]  # the other visitor has no model with our voice
+
+    out = client.predict(api_name="/delete_my_recordings")
+    assert "Deleted" in out[0]
+    job = client.submit("kws", api_name="/train_in")
+    list(job)
+    assert "first" in job.outputs()[-1][0]

@@ -5,7 +5,7 @@ One JSON object per line and clip, in the order given:
     {"file": "yes.wav", "top": "yes", "confidence": 0.97, "probs": {"yes": 0.97, ...}}
     {"file": "bad.txt", "error": "'bad.txt' is not readable audio (...)"}
 
-A clip is loaded like the app's "Your voice" tab does it (clip_check.load_clip: any rate and
+A clip is loaded like the app's "Check a clip" tab does it (clip_check.load_clip: any rate and
 channel count, resampled to 16 kHz mono, its loudest second); an unusable one gets the
 message the app shows, and the next clip is read.
 """

@@ -23,6 +23,9 @@ from speechforget.store import Store
 from speechforget.training.recipe import Trained, train_model
 
 KEPT = ("task", "backbone", "class_names", "recipe", "data_checksum")
+# gold retrains shipped with the app (the built-in data's visitor-free speaker gold), by key;
+# they are found after the store and labelled with the time measured when they were made
+SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "golds"
 
 
 def gold_key(original: Trained, retain: np.ndarray) -> str:
@@ -38,10 +41,18 @@ def gold_key(original: Trained, retain: np.ndarray) -> str:
 
 
 def cached_gold(original: Trained, retain: np.ndarray, store: Store | None = None) -> dict | None:
-    """The metadata of a kept gold retrain for this retain set, or None."""
-    path = Store.of(store).path("gold", gold_key(original, retain), ".json")
-    if path.exists() and Path(str(path)[:-5] + ".safetensors").exists():
-        return json.loads(path.read_text())
+    """The metadata of a kept (or shipped) gold retrain for this retain set, or None."""
+    path = _kept_path(original, retain, store)
+    return None if path is None else json.loads(path.with_suffix(".json").read_text())
+
+
+def _kept_path(original: Trained, retain: np.ndarray, store: Store | None) -> Path | None:
+    """<folder>/<key> of the gold for this retain set in the store, else among the shipped
+    golds; None when neither has it."""
+    key = gold_key(original, retain)
+    for path in (Store.of(store).path("gold", key), SHIPPED / key):
+        if path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
+            return path
     return None
 
 
@@ -78,8 +89,9 @@ def retrain_gold(
     which is the budget unlearning methods are held to (training/budget.py)."""
     store = Store.of(store)
     path = store.path("gold", gold_key(original, retain))
-    if use_cache and cached_gold(original, retain, store) is not None:
-        model, meta = load_checkpoint(path)
+    kept = _kept_path(original, retain, store) if use_cache else None
+    if kept is not None:
+        model, meta = load_checkpoint(kept)
         _replay_cached(meta, on_step)
         return Trained(model, meta)
     recipe = TrainConfig(**{**original.meta["recipe"], "device": device})

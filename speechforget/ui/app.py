@@ -5,6 +5,7 @@
     app.results.play_clip(sid, pos), app.results.confusion(...)     # ui/handlers/results.py
     app.voice.predict_upload(sid, path, said, task)                 # ui/handlers/voice.py
     app.controls.on_task(task, backbone)                            # ui/handlers/controls.py
+    app.enrol.add_take(sid, path, task), app.enrol.train_in(sid, task), ...  # ui/handlers/enrol.py
 
 Tests call these directly; layout.build_demo wires them to the widgets.
 """
@@ -21,6 +22,7 @@ from speechforget.runs import Runner
 from speechforget.ui import views
 from speechforget.ui.context import AppContext, ContextProvider, Settings, default_contexts
 from speechforget.ui.handlers.controls import ControlHandlers
+from speechforget.ui.handlers.enrol import EnrolHandlers
 from speechforget.ui.handlers.results import ResultHandlers
 from speechforget.ui.handlers.runs import RunHandlers
 from speechforget.ui.handlers.voice import VoiceHandlers
@@ -34,6 +36,7 @@ class App:
     results: ResultHandlers
     voice: VoiceHandlers
     controls: ControlHandlers
+    enrol: EnrolHandlers
     # (tasks to load, warm UMAP up?) after launch; set by build_demo, started by launch()
     warm_plan: tuple[tuple[str, ...], bool] | None = None
 
@@ -55,7 +58,12 @@ class App:
             settings=Settings(umap_wait_s=umap_wait_s, projection=projection),
         )
         return cls(
-            ctx, RunHandlers(ctx), ResultHandlers(ctx), VoiceHandlers(ctx), ControlHandlers(ctx)
+            ctx,
+            RunHandlers(ctx),
+            ResultHandlers(ctx),
+            VoiceHandlers(ctx),
+            ControlHandlers(ctx),
+            EnrolHandlers(ctx),
         )
 
     @property

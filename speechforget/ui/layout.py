@@ -17,7 +17,7 @@ from speechforget.ui.app import App
 from speechforget.ui.context import ContextProvider, default_contexts
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
-from speechforget.ui.tabs import controls_panel, figures, live, play, runs, voice
+from speechforget.ui.tabs import controls_panel, enrol, figures, live, play, runs, voice
 from speechforget.ui.tabs.controls_panel import ControlsPanel
 
 INTRO = """# 🧽 SpeechForget: make a speech model forget, and check what it really forgot
@@ -61,6 +61,7 @@ def build_demo(
         figs = figures.build()
         with gr.Tabs():
             play_tab = play.build()
+            enrol_tab = enrol.build(session, app.enrol, app.enrol.prompt_for(None, "kws"))
             voice_tab = voice.build(data.class_names)
             runs_tab = runs.build()
         outs = _outputs(session, run_id, shown, figs, play_tab, runs_tab)
@@ -68,6 +69,7 @@ def build_demo(
         _wire_controls(app, panel, voice_tab.said)
         _wire_results(app, session, figs, play_tab)
         _wire_voice(app, session, panel, voice_tab)
+        _wire_enrol(app, session, enrol_tab)
     demo.app_state = app  # for tests and scripts: the handlers and the session store
     return demo
 
@@ -186,6 +188,46 @@ def _wire_voice(app: App, session, panel: ControlsPanel, tab: voice.VoiceTab) ->
         api_name="predict",
         concurrency_limit=4,
     )
+
+
+def _wire_enrol(app: App, session, tab: enrol.EnrolTab) -> None:
+    """The "Your voice" loop: takes in, train it in, forget me, delete."""
+    h = app.enrol
+    gr.on(
+        [tab.recorder.stop_recording, tab.recorder.upload],
+        h.add_take,
+        [session, tab.recorder, tab.task],
+        [session, tab.version, tab.message, tab.prompt, tab.recorder],
+        api_name="add_take",
+        concurrency_limit=4,
+    )
+    tab.task.change(h.prompt_for, [session, tab.task], [tab.prompt], **PRIVATE)
+    tab.train.click(
+        h.train_in,
+        [session, tab.task],
+        [tab.status, tab.loss, tab.heard, tab.forget],
+        api_name="train_in",
+        concurrency_limit=1,
+        concurrency_id="train",
+        show_progress_on=[tab.status],
+        **TRAIN,
+    )
+    tab.forget.click(
+        h.forget,
+        [session, tab.task, tab.method],
+        [tab.status, tab.loss, tab.proof, tab.verdict, tab.metrics],
+        api_name="forget_me",
+        concurrency_limit=1,
+        concurrency_id="train",
+        show_progress_on=[tab.status],
+        **TRAIN,
+    )
+    tab.delete.click(
+        h.delete_all,
+        [session],
+        [tab.version, tab.message, tab.heard, tab.proof, tab.verdict, tab.metrics],
+        api_name="delete_my_recordings",
+    ).then(lambda: gr.update(interactive=False), None, tab.forget, **PRIVATE)
 
 
 THEME = "soft"

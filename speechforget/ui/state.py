@@ -51,6 +51,27 @@ STOPPABLE = frozenset({S.UNLEARNING, S.AWAITING_GOLD, S.GOLD})
 
 
 @dataclass
+class Take:
+    """One enrolment recording of the "Your voice" loop, kept in the session's folder."""
+
+    path: Path  # a 16 kHz wav in <session folder>/voice/
+    word: str  # the keyword the visitor was asked to say
+
+
+@dataclass
+class VoiceState:
+    """The visitor's own recordings and what was trained with them. Everything here lives
+    in this session only (memory and the session's folder), never in the shared cache."""
+
+    takes: list[Take] = field(default_factory=list)
+    redo: int | None = None  # the take the next recording replaces ("Re-record")
+    ctx: Any = None  # the pipeline Context whose original was trained with the takes
+    trained_on: tuple[str, ...] = ()  # the take files (and task) that ctx was trained with
+    result: Any = None  # the last "Forget me" run (pipeline Result)
+    serial: int = 0  # numbers take files: a re-recorded take never reuses a name
+
+
+@dataclass
 class Session:
     """What one visitor has: the latest run (its number, state, pipeline Result and the
     RunView the UI reads), its step log, a summary row per run, the run's stop flag and
@@ -71,6 +92,17 @@ class Session:
     projection: Projection | None = None  # how the last embedding map was drawn
     runs: int = 0  # the latest run's number
     touched: float = field(default_factory=time.monotonic)
+    voice: VoiceState = field(default_factory=VoiceState)
+
+    @property
+    def voice_folder(self) -> Path:
+        """Where the visitor's recordings and the models trained with them are kept."""
+        return self.folder / "voice"
+
+    def forget_voice(self) -> None:
+        """ "Delete my recordings": the takes and every model trained with them."""
+        self.voice = VoiceState()
+        shutil.rmtree(self.voice_folder, ignore_errors=True)
 
     def new_run(self, stop: threading.Event | None = None) -> int:
         """Start run number runs + 1 in state UNLEARNING, forgetting the previous run's

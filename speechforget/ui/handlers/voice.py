@@ -1,4 +1,4 @@
-"""The "Your voice" handler: an uploaded or recorded clip predicted by the original model
+"""The "Check a clip" handler: an uploaded or recorded clip predicted by the original model
 and, after a run, by its unlearned and gold models, with a membership score per model
 (speechforget.clip_check does the work). Bad clips get a message, never an exception."""
 

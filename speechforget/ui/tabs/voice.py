@@ -1,4 +1,4 @@
-"""The "Your voice" tab: record or upload a clip, say what is in it, and see what the
+"""The "Check a clip" tab: record or upload a clip, say what is in it, and see what the
 original, unlearned and gold models make of it (with example clips from assets/clips)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class VoiceTab:
 
 
 def build(class_names: list[str]) -> VoiceTab:
-    with gr.Tab("Your voice", elem_id="tab-voice"):
+    with gr.Tab("Check a clip", elem_id="tab-voice"):
         gr.Markdown(HELP)
         with gr.Row():
             with gr.Column():
