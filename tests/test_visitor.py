@@ -187,3 +187,38 @@ def test_the_visitor_lives_only_in_the_private_store(bases, tmp_path):
     for f in shared.root.rglob("*.npz"):
         with np.load(f) as z:
             assert all(len(z[k]) != len(ctx.task) for k in z.files)  # no per-clip rows of ours
+
+
+def test_a_shipped_gold_is_found_after_the_store(bases, tmp_path, monkeypatch):
+    """assets/golds/ serves a gold that the store does not have (same key), and a store
+    entry wins over it."""
+    import shutil
+
+    from speechforget.training import gold as gold_mod
+
+    base = bases["sid"]
+    made = Store(tmp_path / "made")
+    retain = base.task.where("train")[5:]
+    first = gold_mod.retrain_gold(base.original, base.task, base.x, retain, store=made)
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for f in made.dir("gold").iterdir():
+        shutil.copy(f, shipped / f.name)
+    monkeypatch.setattr(gold_mod, "SHIPPED", shipped)
+    empty = Store(tmp_path / "empty")
+    assert gold_mod.cached_gold(base.original, retain, empty)["time_s"] == first.meta["time_s"]
+    again = gold_mod.retrain_gold(base.original, base.task, base.x, retain, store=empty)
+    assert again.run is None  # loaded, not trained
+    assert all(
+        torch.equal(v, again.model.state_dict()[k]) for k, v in first.model.state_dict().items()
+    )
+    assert not empty.dir("gold").exists()
+
+
+def test_the_shipped_sid_visitor_gold_has_no_visitor_and_matches_its_key():
+    from speechforget.training.gold import SHIPPED
+
+    metas = [json.loads(p.read_text()) for p in SHIPPED.glob("*.json")]
+    assert metas and all(m["task"] == "sid" and "rebuild" in m for m in metas)
+    for m in metas:
+        assert m["spec"]["num_classes"] == len(m["class_names"]) + 1  # the visitor's empty slot
