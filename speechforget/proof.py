@@ -141,9 +141,10 @@ def verdict(
     else:
         right = {m: round(a * n) for m, a in held_acc.items()}
         parts.append(
-            f"Your words are still understood: {right.get('unlearned', 0)}/{n} of your held-back "
-            f"clips right after forgetting ({right.get('original', 0)}/{n} trained with you, "
-            f"{right.get('retrain', 0)}/{n} by the model that never heard you)."
+            f"After forgetting, the model hears {right.get('unlearned', 0)}/{n} of your "
+            f"held-back words right ({right.get('original', 0)}/{n} when trained with you, "
+            f"{right.get('retrain', 0)}/{n} for the model that never heard you: it keeps the "
+            "words, only your recordings should go)."
         )
     if {"unlearned", "retrain", "original"} <= member.keys():
         u, g, o = member["unlearned"], member["retrain"], member["original"]

@@ -78,7 +78,7 @@ def test_train_in_forget_and_prove_then_delete(app, take_files):
     status, _, proof_rows, verdict, metrics = outs[-1]
     assert "Forgotten" in status and "reused" in status  # kws: the original is the gold
     assert len(proof_rows) == 8 and "member" in proof_rows[0][3]
-    assert "held-back clips" in verdict and "membership score" in verdict
+    assert "held-back words right" in verdict and "membership score" in verdict
     labels = [row[0] for row in metrics]
     assert (
         "your held-back clips: accuracy" in labels and "your training clips: membership" in labels
