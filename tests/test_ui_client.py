@@ -4,6 +4,7 @@ figures, then the gold retrain), an upload, bad input, and two isolated visitors
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
@@ -117,6 +118,10 @@ def test_your_voice_loop_through_the_api(app_url, tmp_path):
         take = save_wav(tmp_path / f"take{k}.wav", visitor_clip("no", k))
         out = client.predict(handle_file(str(take)), "kws", api_name="/add_take")
         assert "kept" in out[0], out  # (message, prompt, recorder): states are not in the API
+    import gradio as gr
+
+    uploads = Path(gr.utils.get_upload_folder())  # the server runs in this process
+    assert not list(uploads.rglob("take*.wav"))  # Gradio's copies of the takes are gone
     job = client.submit("kws", api_name="/train_in")
     list(job)
     assert "Trained with you" in job.outputs()[-1][0]

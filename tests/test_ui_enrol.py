@@ -106,3 +106,12 @@ def test_sid_makes_you_a_new_speaker(app, take_files):
     assert "Forgotten" in status and "retrained without you" in status
     assert ("no longer identified" in verdict) or ("still picks you out" in verdict)
     assert all(r[1] == "you" for r in proof_rows)
+
+
+def test_a_session_that_ends_takes_its_recordings_and_models_with_it(app, take_files):
+    sid = _enrol(app, take_files)
+    list(app.enrol.train_in(sid, "kws"))
+    sess = app.store.peek(sid)
+    assert sess.voice.ctx is not None and list(sess.voice_folder.rglob("*.wav"))
+    app.store.drop(sid)  # what Gradio's delete_callback does when the browser session ends
+    assert not sess.folder.exists() and app.store.peek(sid) is None

@@ -85,7 +85,7 @@ class SpeechData:
         elif task == "sid":
             # speakers of the held-out group are never classes; silence has no voice
             silence = np.array([n == "_silence_" for n in self.keyword_names])
-            is_sil = (self.keyword >= 0) & silence[np.maximum(self.keyword, 0)]
+            is_sil = np.isin(self.keyword, np.flatnonzero(silence))  # -1 (no keyword) is not
             keep = (self.speaker >= 0) & (self.split != "unheard") & ~is_sil
             used = np.unique(self.speaker[keep])
             remap = -np.ones(len(self.speaker_names), dtype=np.int64)
