@@ -72,8 +72,8 @@ class Enrolment:
         gold = (
             "the shipped original, reused: the same recipe, data and seed as a retrain without you"
             if reused
-            else "retrained without you (the recipe on the built-in training set, one more "
-            "class), kept for every visitor"
+            else "the recipe on the built-in training set without you, with one more output "
+            "(shipped in assets/golds, else retrained once and kept for every visitor)"
         )
         return {"speaker": v.name, "n_added": v.n_trained, "n_held_back": v.n_held, "gold": gold}
 
