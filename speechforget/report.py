@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speechforget.evaluation import GAP_METRICS, gap_to_retrain
+from speechforget.evaluation import GAP_METRICS, attack_positions, audit, gap_to_retrain
 
 if TYPE_CHECKING:
     from speechforget.engine import StepLog
@@ -115,10 +115,34 @@ def build(res: Result) -> dict:
         out["budget_hit"] = bool(run.budget_hit) if run else False
     if "unlearned" in res.models:
         out["unlearned_model_spec"] = res.models["unlearned"].spec()
+    _audit(res, models, out)
     out["class_names"] = list(res.ctx.task.class_names)
     if res.ctx.enrolment is not None:  # a visitor's clips were trained in
         out["added"] = res.ctx.enrolment.summary()
     return out
+
+
+def _audit(res: Result, models: dict, out: dict) -> None:
+    """The checks beyond the paper (evaluation.audit) into each model's metrics, and the
+    run-level verdict keys: gaps (utility, forgetting), noise_floor, over_unlearning."""
+    split = res.split
+    attack_test = attack_positions(split.test, split.test_forgotten)
+    losses = {k: v.losses for k, v in res.evals.items()}
+    checks = audit.audit_losses(
+        losses, split.forget, split.retain, split.test, attack_test, res.config.seed
+    )
+    for name, row in checks.items():
+        models[name].update(row)
+    out["audit_notes"] = audit.small_set_notes(len(split.forget), len(attack_test))
+    if "retrain" in models and "unlearned" in models:
+        u, g = models["unlearned"], models["retrain"]
+        floor = audit.noise_floor(g, len(split.forget))
+        out["gaps"] = audit.aggregate_gaps(u, g)
+        out["noise_floor"] = {
+            "value": floor,
+            "source": "binomial: 2 standard errors of gold's Df accuracy",
+        }
+        out["over_unlearning"] = audit.over_unlearning(u, g, floor)
 
 
 def _history_row(h: StepLog) -> dict:

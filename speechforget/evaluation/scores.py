@@ -90,7 +90,6 @@ def model_metrics(
         "forget_acc": accuracy(pred[f], y[f]),
         "retain_acc": accuracy(pred[r], y[r]),
     }
-    attack_test = t
     if test_forgotten_mask is not None:
         mask = np.asarray(test_forgotten_mask)
         if mask.dtype != bool or mask.shape != t.shape:
@@ -100,13 +99,21 @@ def model_metrics(
             )
         out["test_forgotten_acc"] = accuracy(pred[t[mask]], y[t[mask]])
         out["test_retained_acc"] = accuracy(pred[t[~mask]], y[t[~mask]])
-        if mask.sum() >= 2:
-            attack_test = t[mask]
+    attack_test = attack_positions(t, test_forgotten_mask)
     out["mia"] = mia_loss_attack(ce[r], ce[t], ce[f], seed=seed)
     out["mia_efficacy"] = mia_efficacy(conf[r], conf[t], conf[f], seed=seed)
     fvt = forget_vs_test_attack(ce[f], ce[attack_test], seed=seed)
     out["mia_auc"], out["mia_cv_acc"] = fvt["auc"], fvt["cv_acc"]
     return {k: _clean(v) for k, v in out.items()}
+
+
+def attack_positions(test_idx: np.ndarray, test_forgotten_mask=None) -> np.ndarray:
+    """The test clips the forget clips are compared with: the forgotten classes' or
+    speaker's test clips when at least 2 are marked, else the whole test set."""
+    t = np.asarray(test_idx)
+    if test_forgotten_mask is not None and np.sum(test_forgotten_mask) >= 2:
+        return t[np.asarray(test_forgotten_mask, bool)]
+    return t
 
 
 def added_metrics(
