@@ -115,3 +115,9 @@ def test_a_session_that_ends_takes_its_recordings_and_models_with_it(app, take_f
     assert sess.voice.ctx is not None and list(sess.voice_folder.rglob("*.wav"))
     app.store.drop(sid)  # what Gradio's delete_callback does when the browser session ends
     assert not sess.folder.exists() and app.store.peek(sid) is None
+
+
+def test_an_uploaded_file_named_after_a_keyword_is_that_keyword(app, tmp_path):
+    f = save_wav(tmp_path / "down_3.wav", visitor_clip("down", 0))
+    sid, _, msg, *_ = app.enrol.add_take(None, str(f), "kws")
+    assert "“down”" in msg and app.enrol.takes(sid)[0].word == "down"  # not the prompted "yes"

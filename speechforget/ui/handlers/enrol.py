@@ -12,6 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,7 +21,13 @@ from speechforget import proof, report
 from speechforget.config import DEFAULT_BACKBONE, ExperimentConfig
 from speechforget.data.audio import AudioError, save_wav
 from speechforget.data.dataset import KEYWORDS
-from speechforget.data.visitor import MIN_KEYWORDS, MIN_TAKES, MIN_UTTERANCES, make_visitor
+from speechforget.data.visitor import (
+    MIN_KEYWORDS,
+    MIN_TAKES,
+    MIN_UTTERANCES,
+    keyword_of,
+    make_visitor,
+)
 from speechforget.runs import Done, Error, Step, stream
 from speechforget.store import Store
 from speechforget.takes import check_take
@@ -58,6 +65,13 @@ def next_word(takes: list[Take], class_names: list[str]) -> str:
         if counts[w] < MIN_TAKES:
             return w
     return min(words, key=lambda w: (counts[w], words.index(w)))
+
+
+def named_word(path: str, class_names: list[str]) -> str:
+    """The keyword an uploaded file's name says (yes_2.wav, stop-take1.flac), or ""."""
+    stem = Path(path).stem.lower().replace("-", "_")
+    word = keyword_of(Path(path).with_name(stem + ".wav"), Path(path).parent)
+    return word if word in class_names else ""
 
 
 def prompt(task: str, takes: list[Take], class_names: list[str], redo: int | None) -> str:
@@ -111,8 +125,9 @@ class EnrolHandlers:
             old.path.unlink(missing_ok=True)
             msg = f"✅ Take {i + 1} re-recorded."
         else:
-            v.takes.append(Take(file, next_word(v.takes, names) if task == "kws" else ""))
-            msg = f"✅ Take {len(v.takes)} kept."
+            word = (named_word(path, names) or next_word(v.takes, names)) if task == "kws" else ""
+            v.takes.append(Take(file, word))
+            msg = f"✅ Take {len(v.takes)} kept" + (f" as “{word}”." if word else ".")
         return sid, v.serial, msg, prompt(task, v.takes, names, v.redo), None
 
     def delete_take(self, sid: str | None, index: int, task: str) -> tuple:
@@ -284,8 +299,6 @@ class EnrolHandlers:
 
 def _drop_upload(path: str) -> None:
     """Delete Gradio's copy of an uploaded or recorded take (in its upload folder)."""
-    from pathlib import Path
-
     p = Path(path).resolve()
     if Path(gr.utils.get_upload_folder()).resolve() in p.parents:
         p.unlink(missing_ok=True)
