@@ -7,7 +7,7 @@ budget and emits the per-step log that the UI turns into live curves.
 
     device.py   resolve_device, autocast (bf16 on CUDA), predict
     loop.py     StepLog, RunResult, make_optimizer, Loop (clipping, budget, step log)
-    train.py    fit, unlearn, accumulate_gradients
+    train.py    fit, unlearn, train_steps, accumulate_gradients
 """
 
 from speechforget.engine.device import autocast, predict, resolve_device
@@ -20,7 +20,16 @@ from speechforget.engine.loop import (
     make_optimizer,
     warm_up,
 )
-from speechforget.engine.train import accumulate_gradients, batches, fit, seeded, unlearn
+from speechforget.engine.train import (
+    accumulate_gradients,
+    batches,
+    cycled_batches,
+    fit,
+    seeded,
+    train_frozen_norm,
+    train_steps,
+    unlearn,
+)
 
 __all__ = [
     "Loop",
@@ -30,12 +39,15 @@ __all__ = [
     "accumulate_gradients",
     "autocast",
     "batches",
+    "cycled_batches",
     "defer_reads",
     "fit",
     "make_optimizer",
     "predict",
     "resolve_device",
     "seeded",
+    "train_frozen_norm",
+    "train_steps",
     "unlearn",
     "warm_up",
 ]

@@ -1,11 +1,12 @@
-"""The two loops of the project: `fit` (originals, gold retrains) and `unlearn` (methods),
-and the gradient accumulation SalUn's saliency map needs."""
+"""The loops of the project: `fit` (originals, gold retrains), `unlearn` (methods) and
+`train_steps` (a few fine-tuning steps with checkpoints: the relearning attack), and the
+gradient accumulation SalUn's saliency map needs."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -24,6 +25,28 @@ def batches(
     order = order.to(device) if device is not None else order
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
+
+
+def cycled_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless batches of exactly min(batch_size, n) positions into range(n), cut from
+    consecutive seeded permutations (every clip is drawn equally often; a batch that spans
+    two passes may repeat a clip). Drawn on the CPU."""
+    size = min(batch_size, n)
+    buffer = torch.empty(0, dtype=torch.long)
+    while True:
+        while len(buffer) < size:
+            buffer = torch.cat([buffer, torch.randperm(n, generator=generator)])
+        yield buffer[:size]
+        buffer = buffer[size:]
+
+
+def train_frozen_norm(model: nn.Module) -> None:
+    """Training mode (dropout on) with every batch-norm layer normalising with its stored
+    statistics and not updating them (batches of one class would skew them for every clip)."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
 
 
 def seeded(seed: int) -> contextlib.AbstractContextManager:
@@ -80,6 +103,74 @@ def _fit(
             loop.backward_step(loss, opt, after_step=sched.step)
             if loop.log(epoch, None, loss):
                 return loop.finish()
+    return loop.finish()
+
+
+def train_steps(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    idx: torch.Tensor,
+    checkpoints: Sequence[int],
+    cfg: TrainConfig,
+    on_checkpoint: Callable[[int], None],
+    on_step: StepCallback | None = None,
+) -> RunResult:
+    """Fine-tune `model` in place for max(checkpoints) steps; see _train_steps."""
+    with seeded(cfg.seed):
+        return _train_steps(model, x, y, idx, checkpoints, cfg, on_checkpoint, on_step)
+
+
+def _train_steps(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    idx: torch.Tensor,
+    checkpoints: Sequence[int],
+    cfg: TrainConfig,
+    on_checkpoint: Callable[[int], None],
+    on_step: StepCallback | None = None,
+) -> RunResult:
+    """Cross-entropy steps on the clips at `idx`, calling on_checkpoint(k) after k steps.
+
+    x: (M, ...) model inputs, y: (M,) int64 labels, idx: (N,) positions of the clips to
+    train on. checkpoints: step counts (0 = before any step); on_checkpoint(k) runs once per
+    distinct k, in increasing order (it may evaluate: the training modes are set again).
+    AdamW at a constant cfg.lr, batches of min(cfg.batch_size, N) clips cycled in a seeded
+    order, batch-norm statistics frozen, the parameters that take gradients only. The logged
+    'retain_loss' is the training loss, as in fit. A run stopped early (callback, time
+    budget, non-finite loss) reports no later checkpoints.
+    """
+    marks = sorted({int(k) for k in checkpoints})
+    if not marks or marks[0] < 0:
+        raise ValueError(
+            f"checkpoints must be step counts >= 0, e.g. (0, 5, 10); got {checkpoints}"
+        )
+    if len(idx) == 0:
+        raise ValueError("nothing to train on: idx is empty")
+    loop = Loop(model, cfg, marks[-1], on_step)
+    model.to(loop.device)
+    idx = torch.as_tensor(idx, dtype=torch.long).cpu()
+    xs, ys = x[idx].to(loop.device), y[idx].to(loop.device)  # (N, ...), (N,)
+    opt = make_optimizer(model.parameters(), cfg.lr, cfg.weight_decay)
+    stream = cycled_batches(len(idx), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+    loss_fn = nn.CrossEntropyLoss()
+    for step in range(marks[-1] + 1):
+        if step in marks:
+            on_checkpoint(step)
+        if step == marks[-1]:
+            break
+        train_frozen_norm(model)  # again each step: predict() in a checkpoint resets the modes
+        b = next(stream).to(loop.device)
+        with autocast(loop.device):
+            logits, _ = model(xs[b])
+            loss = loss_fn(logits.float(), ys[b])
+        if not loop.deferred and not torch.isfinite(loss):
+            loop.result.diverged = True
+            break
+        loop.backward_step(loss, opt)
+        if loop.log(0, None, loss, objective=loss):
+            break
     return loop.finish()
 
 
