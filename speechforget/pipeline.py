@@ -27,6 +27,9 @@ from speechforget.config import DEFAULT_BACKBONE, NO_METHOD, DataConfig, Experim
 from speechforget.data import Split, TaskData, load_source, make_split
 from speechforget.engine import RunResult, StepLog, predict, warm_up
 from speechforget.evaluation import added_metrics, model_metrics, per_sample_ce
+from speechforget.evaluation.probe import probe_for_split
+from speechforget.evaluation.relearn import MIN_FORGET as MIN_RELEARN
+from speechforget.evaluation.relearn import relearn
 from speechforget.models import state_hash
 from speechforget.models.base import Backbone
 from speechforget.store import Store
@@ -103,6 +106,7 @@ class Result:
     runs: dict[str, RunResult] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    relearn: dict | None = None  # the relearning attack (evaluation.relearn), after the gold
 
     def report(self) -> dict:
         """The JSON report (accuracies as fractions 0..1): see speechforget.report."""
@@ -186,6 +190,7 @@ def evaluate(
     metrics = model_metrics(
         logits, y, split.forget, split.retain, split.test, split.test_forgotten, seed=seed
     )
+    metrics["probe_acc"] = probe_for_split(emb, y, split, seed)  # is Df decodable?
     if ctx.enrolment is not None:  # a visitor's held-back and training clips
         held, added = ctx.enrolment.held, ctx.enrolment.trained
         metrics.update(added_metrics(logits, y, held, added, split.retain, split.test, seed))
@@ -255,6 +260,9 @@ def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
         _keep_gold(res, gold)
     if "retrain" not in res.evals:
         res.evals["retrain"] = evaluate(res.models["retrain"], ctx, split, cfg.seed, cfg.device)
+    if res.relearn is None and "unlearned" in res.models and len(split.forget) >= MIN_RELEARN:
+        pair = {k: res.models[k] for k in ("unlearned", "retrain")}
+        res.relearn = relearn(pair, ctx.x, ctx.y, split.forget, seed=cfg.seed, device=cfg.device)
     return res
 
 

@@ -37,6 +37,7 @@ class Detached:
     runs: dict[str, RunResult] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    relearn: dict | None = None
 
 
 def detach(res: Result) -> Detached:
@@ -46,7 +47,14 @@ def detach(res: Result) -> Detached:
         for k, m in res.models.items()
     }
     return Detached(
-        res.config, res.split, dict(res.evals), models, dict(res.runs), dict(res.times), res.stopped
+        res.config,
+        res.split,
+        dict(res.evals),
+        models,
+        dict(res.runs),
+        dict(res.times),
+        res.stopped,
+        res.relearn,
     )
 
 
@@ -58,6 +66,7 @@ def attach(state: Detached, ctx: Context) -> Result:
         model.load_state_dict(m["state"])
         res.models[k] = model.eval()
     res.runs, res.times, res.stopped = dict(state.runs), dict(state.times), state.stopped
+    res.relearn = state.relearn
     return res
 
 

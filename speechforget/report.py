@@ -116,6 +116,7 @@ def build(res: Result) -> dict:
     if "unlearned" in res.models:
         out["unlearned_model_spec"] = res.models["unlearned"].spec()
     _audit(res, models, out)
+    out["relearn"] = res.relearn
     out["class_names"] = list(res.ctx.task.class_names)
     if res.ctx.enrolment is not None:  # a visitor's clips were trained in
         out["added"] = res.ctx.enrolment.summary()

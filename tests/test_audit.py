@@ -69,3 +69,6 @@ def test_the_report_carries_the_audit_keys(tiny_ctx):
     assert {"utility", "forgetting"} <= rep["gaps"].keys()
     assert isinstance(rep["over_unlearning"], bool) and rep["noise_floor"]["value"] > 0
     assert any("0.1% FPR" in n for n in rep["audit_notes"])  # the tiny test set is small
+    assert rep["relearn"]["steps"] == [0, 5, 10, 25, 50]
+    assert len(rep["relearn"]["unlearned"]) == len(rep["relearn"]["retrain"]) == 5
+    assert all("probe_acc" in rep["models"][m] for m in ("original", "unlearned", "retrain"))
