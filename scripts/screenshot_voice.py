@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--task", choices=("kws", "sid"), default="kws")
     ap.add_argument("--takes", type=int, default=3)
     ap.add_argument("--words", default="yes,no,up,down,left")
+    ap.add_argument("--settle", type=float, default=30.0, help="seconds after start (warm-up)")
     ap.add_argument("--out", default=str(ROOT / "assets" / "screenshots" / "your_voice.png"))
     args = ap.parse_args()
 
@@ -34,6 +35,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="screenshot_voice_"))
     demo = build_demo(default_task=args.task)
     _, url, _ = launch(demo, server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    time.sleep(args.settle)  # a visitor arrives after the start-up warm-up (UMAP, outputs)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1300, "height": 1000})

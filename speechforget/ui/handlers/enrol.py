@@ -36,7 +36,7 @@ from speechforget.ui.context import AppContext
 from speechforget.ui.state import Take
 
 ME = "you"  # the visitor's speaker name (a new class in speaker identification)
-PUSH_EVERY_S = 0.3
+PUSH_EVERY_S = 1.0  # live-curve pushes: the page redraws each one, on the same cores
 HEARD_HEADERS = ["your clip", "said", "model trained with you", "shipped model (never heard you)"]
 PROOF_HEADERS = [
     "your clip",
