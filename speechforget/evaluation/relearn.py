@@ -89,11 +89,9 @@ def relearn_curve(
     after k steps, ...], "n_train": clips fine-tuned on, "n_eval": clips measured on};
     an accuracy is NaN after the fine-tuning loss became non-finite (a diverged model).
     """
-    marks = _check_steps(steps)
+    curves = relearn({"acc": model}, x, y, forget, steps, fraction, lr, batch_size, seed, device)
     train_idx, eval_idx = split_forget(forget, fraction, seed)
-    cfg = relearn_config(lr, batch_size, seed, device)
-    acc = _curve(model, x, y, train_idx, eval_idx, marks, cfg)
-    return {"steps": marks, "acc": acc, "n_train": len(train_idx), "n_eval": len(eval_idx)}
+    return {**curves, "n_train": len(train_idx), "n_eval": len(eval_idx)}
 
 
 def relearn(

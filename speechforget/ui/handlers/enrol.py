@@ -12,6 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from speechforget.store import Store
 from speechforget.takes import check_take
 from speechforget.ui import views
 from speechforget.ui.context import AppContext
+from speechforget.ui.handlers.runs import outputs
 from speechforget.ui.state import Take
 
 ME = "you"  # the visitor's speaker name (a new class in speaker identification)
@@ -170,7 +172,7 @@ class EnrolHandlers:
         from speechforget.enrol import enrol
 
         sess = self.app.store.peek(sid)
-        out = _outputs("status", "loss", "heard", "forget")
+        out = partial(outputs, ("status", "loss", "heard", "forget"))
         if sess is None or not sess.voice.takes:
             yield out(status="⚠️ Record your takes first (step 1).")
             return
@@ -216,7 +218,7 @@ class EnrolHandlers:
         gold, and prove it; outputs (status, loss, proof table, verdict, metrics)."""
         from speechforget.pipeline import run_experiment
 
-        out = _outputs("status", "loss", "proof", "verdict", "metrics")
+        out = partial(outputs, ("status", "loss", "proof", "verdict", "metrics"))
         sess = self.app.store.peek(sid)
         v = None if sess is None else sess.voice
         if v is None or v.ctx is None or v.trained_on[:1] != (task,):
@@ -304,11 +306,6 @@ def _drop_upload(path: str) -> None:
         p.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             p.parent.rmdir()  # the per-upload folder, when now empty
-
-
-def _outputs(*keys: str):
-    """out(**values) -> the values in the order of `keys`, gr.skip() for the others."""
-    return lambda **kw: tuple(kw.get(k, gr.skip()) for k in keys)
 
 
 def _cell(h: proof.Heard | None) -> str:
