@@ -1,9 +1,11 @@
 """Sweep method settings on the built-in data and print each one's gap to gold and
 time ratio: how the per-mode defaults in speechforget/methods/*.py were chosen.
 
-Model selection never looks at the test set: here the metrics use the validation
-clips in place of Dt (and the validation clips of the forgotten classes in class
-mode), so the bench's test numbers stay unbiased.
+Model selection never looks at the test set, nor at a reported forget set: here the
+metrics use the validation clips in place of Dt (and the validation clips of the
+forgotten classes in class mode), and the seeds and forget sets are the protocol's
+tuning ones (speechforget/protocol.py: seeds 0-9, the tuning pools of keywords and
+speakers), disjoint from the seeds and forget sets the README tables report.
 
     python scripts/tune_methods.py --task kws --mode class --methods grad_ascent,scrub \
         --grid lr=3e-5,1e-4,3e-4 --grid epochs=1,2,4 --seeds 0 --out bench_out/tune_kws_class.csv
@@ -29,7 +31,8 @@ import torch
 # run from a checkout, not installed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from speechforget.bench import class_candidates, parse_methods
+from speechforget import protocol
+from speechforget.bench import parse_methods
 from speechforget.config import ExperimentConfig
 from speechforget.data import make_split
 from speechforget.evaluation import gap_to_retrain
@@ -64,16 +67,19 @@ def grid_points(
     return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
 
 
-def spec_for(mode: str, ratio: float, seed: int, class_names: list[str]) -> str:
+def spec_for(mode: str, ratio: float, seed: int, task) -> str:
+    """The tuning forget set of `seed` (protocol.draw; a reported seed is refused)."""
+    if protocol.role_of(seed) != "tuning":
+        raise SystemExit(f"seed {seed} is a reported seed; tune on {protocol.TUNING_SEEDS}")
     if mode == "sample":
         return f"sample:{ratio:g}"
-    return "class:" + str(np.random.default_rng(seed).choice(class_candidates(class_names)))
+    return f"{mode}:" + ",".join(protocol.draw(task, mode, 1, seed))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default="kws")
-    p.add_argument("--mode", choices=("sample", "class"), default="sample")
+    p.add_argument("--mode", choices=("sample", "class", "speaker"), default="sample")
     p.add_argument("--ratio", type=float, default=10.0, help="sample mode: forget percentage")
     p.add_argument("--methods", default="all")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     cells = []
     for seed in seeds:
-        spec = spec_for(args.mode, args.ratio, seed, ctx.task.class_names)
+        spec = spec_for(args.mode, args.ratio, seed, ctx.task)
         split = make_split(ctx.task, spec, seed)
         gold = ctx.retrain_gold(split.retain, device=args.device)
         vsplit = validation_split(split, ctx.task.y, seed)
@@ -111,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                     superloss=args.superloss,
                 )
                 t0 = time.perf_counter()
-                model, run = run_unlearning(
-                    exp, ctx, vsplit, float(gold.meta["time_s"]), None, gold
-                )
+                model, run = run_unlearning(exp, ctx, vsplit, float(gold.meta["time_s"]))
                 ev = evaluate(model, ctx, vsplit, seed).metrics
                 per_seed.append(
                     {

@@ -1,12 +1,20 @@
 """The benchmark grid: methods x forget settings x seeds, against the gold retrain.
 
-    settings = ratios (sample mode) or one draw of `classes` classes per seed (class mode)
-    for each setting and seed: split -> gold retrain (cached per retain set) -> original
-      and gold evaluated once -> each method on a copy of the original, under the
-      paper's rule (time budget = the gold retrain's time) -> evaluated
+    settings = ratios (sample mode), or per seed a draw of `classes` keywords / speakers
+      (class and speaker modes) from the protocol's pool for that seed (protocol.py: the
+      tuning seeds 0-9 draw from the tuning pool, reported seeds from the reported pool,
+      and distinct seeds forget distinct sets)
+    for each setting and seed: split -> K independently seeded gold retrains (cached per
+      retain set and seed; gold 0 is the one every gap is measured to, golds 1..K-1 give
+      the gold-vs-gold noise floor) -> original and golds evaluated once -> each method
+      on a copy of the original, under the paper's rule (time budget = gold 0's time)
+      -> evaluated, with the checks beyond the paper (evaluation.audit) and the
+      relearning attack's accuracy after its last step
 
 `run_bench` returns one row per (setting, seed, model); `summarize` turns them into
-mean +- std over seeds (see bench_report.py for the tables and files).
+mean +- std over seeds (see bench_report.py for the tables and files). Apart from the
+time columns (and a method that hits its time budget, see budget_hit), the rows of the
+same command are byte-identical run to run (tests/test_bench.py).
 """
 
 from __future__ import annotations
@@ -18,21 +26,45 @@ from typing import Any
 
 import numpy as np
 
+from speechforget import protocol
 from speechforget.config import DEFAULT_BACKBONE, DataConfig, ExperimentConfig
 from speechforget.data import Split, make_split
+from speechforget.data.dataset import TaskData
 
 GOLD, ORIGINAL = "retrain (gold)", "original"
 METRICS = ("test_acc", "forget_acc", "retain_acc", "mia", "mia_efficacy", "mia_auc")
+# the checks beyond the paper (evaluation.audit, probe, relearn), per model
+AUDIT = (
+    "rmia_auc",
+    "rmia_tpr_at_1pct_fpr",
+    "tpr_at_1pct_fpr",
+    "ks_to_gold",
+    "retain_mia_auc",
+    "probe_acc",
+    "relearn_acc",
+)
+GAPS = ("gap_avg", "gap_utility", "gap_forgetting")
+BENCH_MODES = ("sample", "class", "speaker")
+
+
+def replica_label(k: int) -> str:
+    """The row label of the k-th extra gold (k >= 1): a retrain with seed + k."""
+    return f"gold, seed +{k}"
+
+
+def is_gold_row(model: str) -> bool:
+    return model == GOLD or model.startswith("gold, seed +")
 
 
 @dataclass
 class BenchConfig:
     task: str = "kws"
-    mode: str = "sample"  # "sample" or "class"
+    mode: str = "sample"  # "sample", "class" or "speaker"
     ratios: tuple[float, ...] = (1.0, 5.0, 10.0)  # percent of the training clips (sample mode)
-    classes: int = 1  # classes (keywords or speakers) forgotten per run (class mode)
+    classes: int = 1  # classes or speakers forgotten per run (class and speaker modes)
     methods: tuple[str, ...] = ()  # method names, "+sl" for SuperLoss variants; () = all
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = protocol.REPORTED_SEEDS
+    golds: int = 3  # independently seeded golds per forget set (>= 2: the noise floor)
     overrides: dict[str, str] = field(default_factory=dict)  # "key" or "method.key" -> value
     superloss: bool = False  # wrap every method in SuperLoss
     device: str = "auto"
@@ -63,28 +95,23 @@ def parse_methods(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def class_candidates(class_names: list[str]) -> list[str]:
-    """Classes a class-mode run may forget: not the _silence_ / _unknown_ fillers."""
-    return [c for c in class_names if not c.startswith("_")]
-
-
-def forget_specs(cfg: BenchConfig, class_names: list[str]) -> Iterator[tuple[str, int, str]]:
-    """(setting label, seed, forget spec) for every cell of the grid."""
+def forget_specs(cfg: BenchConfig, task: TaskData) -> Iterator[tuple[str, int, str]]:
+    """(setting label, seed, forget spec) for every cell of the grid (see protocol.py)."""
+    if len(set(cfg.seeds)) != len(cfg.seeds):
+        raise ValueError(f"--seeds repeats a seed: {cfg.seeds}")
     if cfg.mode == "sample":
         for r in cfg.ratios:
             if not 0 < r < 100:
                 raise ValueError(f"ratio {r} is not a percentage between 0 and 100")
             for seed in cfg.seeds:
                 yield f"{r:g}%", seed, f"sample:{r:g}"
-    elif cfg.mode == "class":
-        cands = class_candidates(class_names)
-        if not 1 <= cfg.classes < len(cands):
-            raise ValueError(f"--classes must be between 1 and {len(cands) - 1}")
+    elif cfg.mode in ("class", "speaker"):
+        protocol.check_distinct(task, cfg.mode, cfg.classes, cfg.seeds)
         for seed in cfg.seeds:
-            picked = np.random.default_rng(seed).choice(cands, cfg.classes, replace=False)
-            yield f"{cfg.classes} class", seed, "class:" + ",".join(sorted(picked))
+            picked = protocol.draw(task, cfg.mode, cfg.classes, seed)
+            yield f"{cfg.classes} {cfg.mode}", seed, f"{cfg.mode}:" + ",".join(picked)
     else:
-        raise ValueError(f"unknown mode '{cfg.mode}'; choose one of sample, class")
+        raise ValueError(f"unknown mode '{cfg.mode}'; choose one of {', '.join(BENCH_MODES)}")
 
 
 def method_overrides(name: str, overrides: dict[str, str]) -> dict[str, str]:
@@ -113,8 +140,22 @@ def _row(setting: str, seed: int, spec: str, model: str, metrics: dict, **extra:
         "seed": seed,
         "forget": spec,
         "model": model,
-        **{m: metrics.get(m) for m in METRICS},
+        **{m: metrics.get(m) for m in (*METRICS, *AUDIT)},
         **extra,
+    }
+
+
+def _gaps(metrics: dict, gold: dict, floor: float) -> dict:
+    """A model's gaps to gold 0: the paper's avg and the two aggregates, and the
+    over-unlearning flag (evaluation.audit)."""
+    from speechforget.evaluation import audit, gap_to_retrain
+
+    aggs = audit.aggregate_gaps(metrics, gold)
+    return {
+        "gap_avg": gap_to_retrain(metrics, gold)["avg"],
+        "gap_utility": aggs["utility"],
+        "gap_forgetting": aggs["forgetting"],
+        "over_unlearning": audit.over_unlearning(metrics, gold, floor),
     }
 
 
@@ -127,30 +168,19 @@ def run_cell(
     methods: tuple[str, ...],
     tick: Callable[[str], None] | None = None,
 ) -> list[dict]:
-    """Gold, original and every method on one (setting, seed): one row per model."""
-    from speechforget.evaluation import gap_to_retrain
+    """The golds, the original and every method on one (setting, seed): one row per model."""
+    from speechforget.evaluation import attack_positions, audit
+    from speechforget.evaluation.relearn import MIN_FORGET, relearn
     from speechforget.pipeline import evaluate, run_unlearning
 
     split: Split = make_split(ctx.task, spec, seed)
-    gold = ctx.retrain_gold(split.retain, device=cfg.device)
-    gold_t = float(gold.meta["time_s"])
-    ev_gold = evaluate(gold.model, ctx, split, seed, cfg.device).metrics
-    ev_orig = evaluate(ctx.original.model, ctx, split, seed, cfg.device).metrics
-    sizes = {"n_forget": len(split.forget), "n_retain": len(split.retain)}
-    rows = [
-        _row(
-            setting, seed, spec, GOLD, ev_gold, time_s=gold_t, time_ratio=1.0, gap_avg=0.0, **sizes
-        ),
-        _row(
-            setting,
-            seed,
-            spec,
-            ORIGINAL,
-            ev_orig,
-            gap_avg=gap_to_retrain(ev_orig, ev_gold)["avg"],
-            **sizes,
-        ),
-    ]
+    dev = cfg.device
+    golds = [ctx.retrain_gold(split.retain, device=dev, replica=k) for k in range(cfg.golds)]
+    gold_t = float(golds[0].meta["time_s"])
+    labels = [GOLD] + [replica_label(k) for k in range(1, cfg.golds)]
+    models = {label: g.model for label, g in zip(labels, golds)}
+    models[ORIGINAL] = ctx.original.model
+    runs: dict[str, Any] = {}
     for name in methods:
         if tick:
             tick(f"{setting} seed {seed} {name}")
@@ -162,28 +192,54 @@ def run_cell(
             method_overrides=method_overrides(name, cfg.overrides),
             superloss=cfg.superloss,
             seed=seed,
-            device=cfg.device,
+            device=dev,
             data=cfg.data,
         )
-        model, run = run_unlearning(exp, ctx, split, gold_t)
-        ev = evaluate(model, ctx, split, seed, cfg.device).metrics
         label = name + ("+sl" if cfg.superloss and not name.endswith("+sl") else "")
-        rows.append(
-            _row(
-                setting,
-                seed,
-                spec,
-                label,
-                ev,
+        models[label], runs[label] = run_unlearning(exp, ctx, split, gold_t)
+    evals = {k: evaluate(m, ctx, split, seed, dev) for k, m in models.items()}
+    metrics = {k: dict(ev.metrics) for k, ev in evals.items()}
+    checks = audit.audit_losses(
+        {k: ev.losses for k, ev in evals.items()},
+        split.forget,
+        split.retain,
+        split.test,
+        attack_positions(split.test, split.test_forgotten),
+        seed,
+        gold=GOLD,
+    )
+    for k, row in checks.items():
+        metrics[k].update(row)
+    if len(split.forget) >= MIN_FORGET:  # accuracy on 80% of Df after the attack's last step
+        curves = relearn(models, ctx.x, ctx.y, split.forget, seed=seed, device=dev)
+        for k in models:
+            metrics[k]["relearn_acc"] = curves[k][-1]
+    gold = metrics[GOLD]
+    noise = audit.gold_noise([gold, *(metrics[k] for k in labels[1:])])
+    floor = audit.floor_from_golds(noise, audit.noise_floor(gold, len(split.forget)))
+    sizes = {"n_forget": len(split.forget), "n_retain": len(split.retain)}
+    rows = []
+    for label in models:
+        extra: dict[str, Any] = {**_gaps(metrics[label], gold, floor), **sizes}
+        if label in runs:
+            run = runs[label]
+            extra.update(
                 time_s=run.time_s,
                 time_ratio=run.time_s / gold_t if gold_t > 0 else None,
                 budget_hit=bool(run.budget_hit),
                 steps=run.steps,
-                gap_avg=gap_to_retrain(ev, ev_gold)["avg"],
-                **sizes,
             )
-        )
+        elif is_gold_row(label):
+            g = golds[labels.index(label)]
+            extra.update(time_s=float(g.meta["time_s"]), time_ratio=extra_ratio(g, gold_t))
+        rows.append(_row(setting, seed, spec, label, metrics[label], **extra))
     return rows
+
+
+def extra_ratio(gold, gold_t: float) -> float | None:
+    """A gold's time as a fraction of gold 0's."""
+    t = float(gold.meta["time_s"])
+    return t / gold_t if gold_t > 0 else None
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict]:
@@ -194,7 +250,9 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict
 
     methods = cfg.methods or all_methods()
     ctx = prepare(cfg.task, cfg.backbone, cfg.data, device=cfg.device)
-    cells = list(forget_specs(cfg, ctx.task.class_names))
+    if cfg.golds < 1:
+        raise ValueError(f"--golds must be at least 1, got {cfg.golds}")
+    cells = list(forget_specs(cfg, ctx.task))
     bar = tqdm(total=len(cells) * len(methods), disable=not progress, unit="run")
     rows: list[dict] = []
     try:
@@ -215,16 +273,31 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict
     return rows, info
 
 
+NOISE_ROW = "gold vs gold (noise floor)"
+SUMMED = ("time_s", "time_ratio", "compute_ratio", *GAPS, *METRICS, *AUDIT)
+
+
 def summarize(rows: list[dict], by: tuple[str, ...] = ("setting", "model")) -> list[dict]:
     """Mean and std (over seeds, ddof=1; None for one seed) of every numeric column per group,
-    in first-seen order; a pooled group "all" is added when there are several settings."""
-    keys = ("time_s", "time_ratio", "gap_avg", *METRICS)
+    in first-seen order; a pooled group "all" is added when there are several settings.
+    With several golds per forget set, the extra golds' rows are also pooled as the model
+    NOISE_ROW: their gaps to gold 0 are the noise floor of every other row's gaps."""
+    keys = SUMMED
     groups: dict[tuple, list[dict]] = {}
+
+    def add(r: dict, **moved: str) -> None:
+        groups.setdefault(tuple(moved.get(k, r[k]) for k in by), []).append(r)
+
+    pooled = "setting" in by and len({r["setting"] for r in rows}) > 1
     for r in rows:
-        groups.setdefault(tuple(r[k] for k in by), []).append(r)
-    if "setting" in by and len({r["setting"] for r in rows}) > 1:
+        add(r)
+        if "model" in by and r["model"] != GOLD and is_gold_row(r["model"]):
+            add(r, model=NOISE_ROW)
+    if pooled:
         for r in rows:
-            groups.setdefault(tuple("all" if k == "setting" else r[k] for k in by), []).append(r)
+            add(r, setting="all")
+            if "model" in by and r["model"] != GOLD and is_gold_row(r["model"]):
+                add(r, setting="all", model=NOISE_ROW)
     out = []
     for key, members in groups.items():
         entry = dict(zip(by, key))
@@ -234,5 +307,17 @@ def summarize(rows: list[dict], by: tuple[str, ...] = ("setting", "model")) -> l
             entry[k] = float(vals.mean()) if len(vals) else None
             entry[k + "_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else None
         entry["budget_hit"] = sum(bool(m.get("budget_hit")) for m in members)
+        entry["over_unlearning"] = sum(bool(m.get("over_unlearning")) for m in members)
         out.append(entry)
     return out
+
+
+def within_noise(entry: dict, noise: dict | None) -> bool | None:
+    """A summary row's mean utility and forgetting gaps both within the noise floor's
+    (the extra golds' mean gaps to gold 0): "indistinguishable from retraining here"."""
+    if noise is None:
+        return None
+    pairs = [(entry.get(k), noise.get(k)) for k in ("gap_utility", "gap_forgetting")]
+    if any(a is None or b is None for a, b in pairs):
+        return None
+    return all(a <= b for a, b in pairs)

@@ -50,7 +50,11 @@ class ExperimentConfig:
 
     task: str = _f("kws", "kws (keyword spotting) | sid (speaker identification)")
     backbone: str = _f(DEFAULT_BACKBONE, "cnn (built-in) or a transformer backbone name")
-    forget: str = _f("class:stop", "class:<names> | speaker:<id> | sample:<percent>")
+    forget: str = _f(
+        "class:stop",
+        "class:<names> | speaker:<id> | sample:<percent>; several requests one after "
+        "another separated by ';' (speechforget.sequence)",
+    )
     method: str = _f("retrain", "unlearning method name (see `--method list`)")
     method_overrides: dict[str, Any] = field(default_factory=dict)
     superloss: bool = _f(False, "re-weight per-sample losses with SuperLoss")
@@ -62,6 +66,9 @@ class ExperimentConfig:
     recipe: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = _f(None, "a local checkpoint folder for the original model")
     run_gold: bool = _f(True, "also retrain the gold model from scratch on the retain set")
+    golds: int = _f(
+        1, "independently seeded gold retrains; 2 or more measure the gold's own noise", min=1
+    )
     cache: str | None = _f(None, "folder for built data, originals and golds (None = default)")
 
     def to_dict(self) -> dict[str, Any]:

@@ -63,10 +63,16 @@ class Context:
         return torch.from_numpy(self.task.y)
 
     def retrain_gold(
-        self, retain: np.ndarray, on_step=None, device: str = "auto", use_cache: bool = True
+        self,
+        retain: np.ndarray,
+        on_step=None,
+        device: str = "auto",
+        use_cache: bool = True,
+        replica: int = 0,
     ) -> Trained:
-        """The gold retrain of a retain set (training.retrain_gold, kept in this store)."""
-        if self.enrolment is not None and self.enrolment.is_base_train(retain):
+        """The gold retrain of a retain set (training.retrain_gold, kept in this store);
+        replica k > 0 is the k-th independently seeded gold (the gold's own noise)."""
+        if self.enrolment is not None and self.enrolment.is_base_train(retain) and not replica:
             return self.enrolment.gold(on_step, device)
         return retrain_gold(
             self.original,
@@ -77,6 +83,7 @@ class Context:
             use_cache=use_cache,
             device=device,
             store=self.store,
+            replica=replica,
         )
 
     def budget(self, retain: np.ndarray) -> float | None:
@@ -107,6 +114,8 @@ class Result:
     times: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
     relearn: dict | None = None  # the relearning attack (evaluation.relearn), after the gold
+    # golds retrained with other seeds (config.golds - 1 of them): the gold's own noise
+    gold_replicas: list[ModelEval] = field(default_factory=list)
 
     def report(self) -> dict:
         """The JSON report (accuracies as fractions 0..1): see speechforget.report."""
@@ -260,6 +269,9 @@ def gold_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
         _keep_gold(res, gold)
     if "retrain" not in res.evals:
         res.evals["retrain"] = evaluate(res.models["retrain"], ctx, split, cfg.seed, cfg.device)
+    for k in range(len(res.gold_replicas) + 1, cfg.golds):
+        other = ctx.retrain_gold(split.retain, None, cfg.device, replica=k)
+        res.gold_replicas.append(evaluate(other.model, ctx, split, cfg.seed, cfg.device))
     if res.relearn is None and "unlearned" in res.models and len(split.forget) >= MIN_RELEARN:
         pair = {k: res.models[k] for k in ("unlearned", "retrain")}
         res.relearn = relearn(pair, ctx.x, ctx.y, split.forget, seed=cfg.seed, device=cfg.device)

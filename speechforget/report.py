@@ -129,21 +129,36 @@ def _audit(res: Result, models: dict, out: dict) -> None:
     split = res.split
     attack_test = attack_positions(split.test, split.test_forgotten)
     losses = {k: v.losses for k, v in res.evals.items()}
+    replicas = [f"retrain_{k + 1}" for k in range(len(res.gold_replicas))]
+    losses.update({name: ev.losses for name, ev in zip(replicas, res.gold_replicas)})
     checks = audit.audit_losses(
         losses, split.forget, split.retain, split.test, attack_test, res.config.seed
     )
     for name, row in checks.items():
-        models[name].update(row)
+        if name in models:
+            models[name].update(row)
+    others = [{**ev.metrics, **checks[name]} for name, ev in zip(replicas, res.gold_replicas)]
     out["audit_notes"] = audit.small_set_notes(len(split.forget), len(attack_test))
+    if "retrain" in models:
+        out["gold_replicas"] = others
+        out["gold_noise"] = audit.gold_noise([models["retrain"], *others])
     if "retrain" in models and "unlearned" in models:
         u, g = models["unlearned"], models["retrain"]
-        floor = audit.noise_floor(g, len(split.forget))
+        binomial = audit.noise_floor(g, len(split.forget))
+        floor = audit.floor_from_golds(out["gold_noise"], binomial)
         out["gaps"] = audit.aggregate_gaps(u, g)
         out["noise_floor"] = {
             "value": floor,
-            "source": "binomial: 2 standard errors of gold's Df accuracy",
+            "source": (
+                f"the gap between {len(others) + 1} independently seeded golds in Df accuracy "
+                "and MIA, or 2 binomial standard errors of gold's Df accuracy when larger"
+                if others
+                else "binomial: 2 standard errors of gold's Df accuracy (one gold: "
+                "--golds K measures the gap between golds)"
+            ),
         }
         out["over_unlearning"] = audit.over_unlearning(u, g, floor)
+        out["within_noise"] = audit.within_noise(out["gaps"], out["gold_noise"])
 
 
 def _history_row(h: StepLog) -> dict:
@@ -242,6 +257,29 @@ def _table(models: Mapping, columns: list[tuple[str, str]], has_gap: bool) -> li
     return lines
 
 
+def _verdict_lines(report: Mapping) -> list[str]:
+    """The two aggregates and, with several golds, the gold-vs-gold noise floor."""
+    gaps, noise = report.get("gaps") or {}, report.get("gold_noise")
+    if not gaps:
+        return []
+    line = (
+        f"utility gap (Dt, Dr): {fmt(gaps.get('utility'), '%')}  forgetting gap "
+        f"(Df, MIA, MIA-Efficacy, reference AUC): {fmt(gaps.get('forgetting'), '%')}"
+    )
+    if not noise:
+        return [line + "  (one gold: --golds 3 measures the noise floor)"]
+    floor = (
+        f"gold vs gold ({noise['k']} seeded golds): utility {fmt(noise.get('utility'), '%')}  "
+        f"forgetting {fmt(noise.get('forgetting'), '%')}  avg {fmt(noise.get('avg'), '%')}"
+    )
+    verdict = {
+        True: "within the noise floor: indistinguishable from retraining here",
+        False: "outside the noise floor: distinguishable from retraining",
+        None: "noise floor undefined for these metrics",
+    }[report.get("within_noise")]
+    return [line, floor, verdict]
+
+
 def summary(report: Mapping) -> str:
     """A fixed-width text table of a report dict (see `build`).
 
@@ -268,6 +306,7 @@ def summary(report: Mapping) -> str:
         )
         avg = fmt(gaps.get("avg"), "%")
         lines.append(f"avg |gap| to gold over {', '.join(GAP_METRICS)}: {avg} points (0 is ideal)")
+        lines += _verdict_lines(report)
     elif "retrain" not in models:
         lines.append("no retrained gold model in this report: gaps to gold cannot be shown")
     if report.get("history"):

@@ -1,4 +1,4 @@
-"""python -m speechforget bench --task kws --mode sample --ratios 1,5,10 --methods all --seeds 0,1,2 --out DIR"""
+"""python -m speechforget bench --task kws --mode sample --ratios 1,5,10 --methods all --out DIR"""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import argparse
 import shlex
 
 from speechforget.config import DEFAULT_BACKBONE, TASKS, DataConfig
+from speechforget.protocol import REPORTED_SEEDS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
     p.add_argument(
         "--mode",
-        choices=("sample", "class"),
+        choices=("sample", "class", "speaker"),
         default="sample",
-        help="sample: a random %% of the training clips; class: whole keywords/speakers",
+        help="sample: a random %% of the training clips; class: whole keywords (kws) or "
+        "speakers (sid); speaker: every clip of a speaker (in sid the same as class)",
     )
     p.add_argument(
         "--ratios", default="1,5,10", help="sample mode: forget percentages, comma separated"
@@ -23,14 +25,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--classes",
         type=int,
         default=1,
-        help="class mode: classes forgotten per run (drawn by seed)",
+        help="class and speaker modes: classes or speakers forgotten per run (drawn by "
+        "seed from the protocol's pool: see speechforget/protocol.py)",
+    )
+    p.add_argument(
+        "--golds",
+        type=int,
+        default=3,
+        metavar="K",
+        help="independently seeded gold retrains per forget set; the gap between them is "
+        "the noise floor of every gap (1: no noise floor)",
     )
     p.add_argument(
         "--methods",
         default="all",
         help="all | all+sl | comma list, NAME+sl for the SuperLoss variant (e.g. scrub,scrub+sl)",
     )
-    p.add_argument("--seeds", default="0,1,2", help="comma separated seeds")
+    p.add_argument(
+        "--seeds",
+        default=",".join(map(str, REPORTED_SEEDS)),
+        help="comma separated seeds; 0-9 are the tuning seeds the defaults were chosen on "
+        "(their forget sets come from the tuning pools), 10 and up are reported seeds",
+    )
     p.add_argument("--superloss", action="store_true", help="wrap every method in SuperLoss")
     p.add_argument(
         "--set",
@@ -65,7 +81,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts += (
         ["--ratios", args.ratios] if args.mode == "sample" else ["--classes", str(args.classes)]
     )
-    parts += ["--methods", args.methods, "--seeds", args.seeds]
+    parts += ["--methods", args.methods, "--seeds", args.seeds, "--golds", str(args.golds)]
     parts += ["--superloss"] if args.superloss else []
     for item in args.overrides:
         parts += ["--set", item]
@@ -88,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
         classes=args.classes,
         methods=parse_methods(args.methods),
         seeds=_numbers(args.seeds, int, "seeds"),
+        golds=args.golds,
         overrides=parse_overrides(args.overrides),
         superloss=args.superloss,
         device=args.device,

@@ -47,6 +47,14 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
     p.add_argument("--no-gold", action="store_true", help="skip the gold retrain")
+    p.add_argument(
+        "--golds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="retrain K independently seeded golds (K >= 2 reports gold_noise: the gap "
+        "between golds, the noise floor of every gap)",
+    )
 
 
 def parse_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
@@ -72,6 +80,7 @@ def experiment_config(args: argparse.Namespace, **changes) -> ExperimentConfig:
         data=DataConfig(source=args.data, seed=args.data_seed, subset=args.subset),
         checkpoint=args.checkpoint,
         run_gold=not args.no_gold,
+        golds=getattr(args, "golds", 1),
         recipe=parse_overrides(getattr(args, "recipe", []), "--recipe"),
     )
     for k, v in changes.items():

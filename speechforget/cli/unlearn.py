@@ -14,7 +14,10 @@ from speechforget.engine import StepLog
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_arguments(p)
     p.add_argument(
-        "--forget", default="class:stop", help="class:<names> | speaker:<id> | sample:<percent>"
+        "--forget",
+        default="class:stop",
+        help="class:<names> | speaker:<id> | sample:<percent>; requests one after another "
+        "separated by ';' (e.g. 'speaker:spk01;speaker:spk02': each earlier one re-measured)",
     )
     p.add_argument("--out", default=None, help="write the JSON report here")
     p.add_argument(
@@ -67,6 +70,10 @@ def main(args: argparse.Namespace) -> int:
     from speechforget.methods import check_experiment
 
     check_experiment(cfg)  # unknown method or --set key: fail before loading anything
+    from speechforget.sequence import is_sequence
+
+    if is_sequence(cfg.forget):
+        return _sequence(args, cfg)
     progress = Progress(not args.quiet)
     try:
         with _enrolled(args, cfg, progress) as ctx:
@@ -81,6 +88,27 @@ def main(args: argparse.Namespace) -> int:
     if args.save_model:
         reports.write_model(result, args.save_model, report)
         print(f"unlearned model written to {args.save_model}")
+    return 0
+
+
+def _sequence(args: argparse.Namespace, cfg) -> int:
+    """--forget 'a;b;...': the requests one after another (speechforget.sequence)."""
+    from speechforget import report as reports
+    from speechforget import sequence
+
+    if args.add_speaker or args.save_model:
+        raise ValueError("a sequence of requests (';') runs without --add-speaker/--save-model")
+    sequence.parse_requests(cfg.forget)  # a bad request fails before anything is loaded
+    progress = Progress(not args.quiet)
+    try:
+        seq = sequence.run_sequence(cfg, on_step=progress)
+    finally:
+        progress.close()
+    rep = sequence.report(seq)
+    print(sequence.summary(rep))
+    if args.out:
+        reports.write(rep, args.out)
+        print(f"report written to {args.out}")
     return 0
 
 

@@ -54,18 +54,28 @@ class ForgetSpec:
         return f"{self.kind}:{','.join(self.names)}"
 
     def mode_for(self, task: str) -> str:
-        """'sample' or 'class': which settings and objectives the methods use (forget_mode)."""
+        """'sample', 'class' or 'speaker': which settings and objectives the methods use
+        (forget_mode)."""
         return forget_mode(self.kind, task)
 
 
+MODES = ("sample", "class", "speaker")
+
+
 def forget_mode(kind: str, task: str) -> str:
-    """'class' when the gold model cannot recognise the forgotten clips at all (a class, or
-    a speaker in speaker identification), else 'sample': a random sample, or a speaker in
-    keyword spotting, whose words the gold still recognises about as well as any unheard
-    voice's (its forget clips should look like unseen clips, not be misclassified)."""
-    if kind == "sample" or (kind == "speaker" and task == "kws"):
-        return "sample"
-    return "class"
+    """The unlearning mode of a forget request, which picks the methods' defaults and
+    objectives:
+
+    - 'sample': a random sample; the gold recognises its clips like any unseen clip of a
+      voice it knows;
+    - 'class': a class, or a speaker in speaker identification (a speaker is a class
+      there); the gold cannot recognise the forgotten clips at all;
+    - 'speaker': every clip of one speaker in keyword spotting; the gold still recognises
+      the words, as well as it does any voice it never heard (its forget clips should look
+      like an unheard speaker's clips, not be misclassified)."""
+    if kind == "speaker":
+        return "class" if task == "sid" else "speaker"
+    return kind
 
 
 @dataclass

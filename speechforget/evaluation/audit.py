@@ -32,6 +32,8 @@ import numpy as np
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
+from speechforget.evaluation.scores import gap_to_retrain
+
 MIN_AUC_SIDE = 20  # clips per side below which an AUC is not reported (too unstable)
 FPRS = {"1pct": 0.01, "0.1pct": 0.001}
 UTILITY = ("test_acc", "retain_acc")
@@ -158,3 +160,53 @@ def over_unlearning(unlearned: Mapping, gold: Mapping, floor: float) -> bool:
     low_acc = fa is not None and ga is not None and fa < ga - floor
     high_mia = fm is not None and gm is not None and fm > gm + floor
     return bool(low_acc or high_mia)
+
+
+NOISE_METRICS = ("test_acc", "forget_acc", "retain_acc", "mia", "mia_efficacy", "rmia_auc")
+
+
+def gold_noise(golds: list[Mapping]) -> dict | None:
+    """The gold's own noise: golds[0] is the gold every gap is measured to, golds[1:] golds
+    retrained with other seeds (same recipe and retain set). Per metric the mean |gap| of
+    the other golds to golds[0] (the gap a method would have if it were a retrain itself),
+    `avg` over Dt, Df, Dr and the loss MIA (as gap_to_retrain's avg), and the two
+    aggregates; None with fewer than two golds."""
+    if len(golds) < 2:
+        return None
+    ref, others = golds[0], golds[1:]
+
+    def mean(values: list[float | None]) -> float | None:
+        vals = [v for v in values if v is not None and math.isfinite(v)]
+        return float(np.mean(vals)) if vals else None
+
+    per = {k: mean([_gap(g, ref, k) for g in others]) for k in NOISE_METRICS}
+    aggs = [aggregate_gaps(g, ref) for g in others]
+    return {
+        "k": len(golds),
+        "per_metric": per,
+        "avg": mean([gap_to_retrain(g, ref)["avg"] for g in others]),
+        "utility": mean([a["utility"] for a in aggs]),
+        "forgetting": mean([a["forgetting"] for a in aggs]),
+    }
+
+
+def within_noise(gaps: Mapping, noise: Mapping | None) -> bool | None:
+    """True when both aggregates of a method's gaps (utility, forgetting) are no larger
+    than the gold-vs-gold ones: "indistinguishable from retraining here"; None without a
+    measured noise floor."""
+    if not noise:
+        return None
+    pairs = [(gaps.get(k), noise.get(k)) for k in ("utility", "forgetting")]
+    if any(a is None or b is None for a, b in pairs):
+        return None
+    return all(a <= b for a, b in pairs)
+
+
+def floor_from_golds(noise: Mapping | None, binomial: float) -> float:
+    """The over-unlearning floor: the binomial floor, or the gold-vs-gold gap in Df accuracy
+    and MIA when that is larger."""
+    if not noise:
+        return binomial
+    per = noise["per_metric"]
+    vals = [v for v in (per.get("forget_acc"), per.get("mia")) if v is not None]
+    return max([binomial, *vals])

@@ -58,13 +58,13 @@ def check_experiment(cfg: ExperimentConfig) -> None:
     before any data is loaded or model trained."""
     from speechforget.data.splits import ForgetSpec
 
+    if cfg.golds < 1:
+        raise ValueError(f"--golds must be at least 1, got {cfg.golds}")
+    requests = [ForgetSpec.parse(p) for p in cfg.forget.split(";")] if ";" in cfg.forget else []
+    specs = requests or [ForgetSpec.parse(cfg.forget)]
     if cfg.method != "none":
-        METHODS.build(
-            cfg.method,
-            ForgetSpec.parse(cfg.forget).mode_for(cfg.task),
-            cfg.method_overrides,
-            cfg.superloss,
-        )
+        for spec in specs:
+            METHODS.build(cfg.method, spec.mode_for(cfg.task), cfg.method_overrides, cfg.superloss)
 
 
 def unlearn_data(ctx: Context, split: Split) -> UnlearnData:
@@ -77,6 +77,7 @@ def unlearn_data(ctx: Context, split: Split) -> UnlearnData:
         mode=split.mode,
         forgotten_classes=tuple(split.forgotten_classes),
         val=torch.from_numpy(split.val).long(),
+        unheard=torch.from_numpy(split.unheard).long(),
     )
 
 

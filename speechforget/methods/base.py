@@ -57,7 +57,9 @@ class UnlearnData:
 
     x: (M, ...) model inputs (featurized), y: (M,) int64 labels,
     forget: (F,) and retain: (R,) int64 positions into x (disjoint); val: (V,) positions
-    of held-out validation clips (never the test clips), a reference of unseen data.
+    of held-out validation clips (never the test clips), a reference of unseen data;
+    unheard: (U,) positions of clips of speakers no model trained on (split "unheard"; may
+    be empty), the reference of a speaker no model heard (speaker mode).
     """
 
     x: torch.Tensor
@@ -65,9 +67,10 @@ class UnlearnData:
     forget: torch.Tensor
     retain: torch.Tensor
     num_classes: int
-    mode: str = "sample"  # "sample" or "class"
+    mode: str = "sample"  # "sample", "class" or "speaker" (data.splits.forget_mode)
     forgotten_classes: tuple[int, ...] = ()
     val: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    unheard: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
 
     def to(self, device: torch.device) -> UnlearnData:
         return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device))

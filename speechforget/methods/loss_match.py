@@ -19,9 +19,12 @@ are the ones that end up misclassified; in a gold retrain's losses on Df the sam
 order holds (Spearman 0.87 to the original's on the built-in keyword task).
 
 Reference per mode: in sample mode the CE of the validation clips (an unseen clip
-of a known class); in class mode their CE for a random wrong label (a label the
-model never learnt for a clip: what a forgotten class's label is to a model that
-never saw it).
+of a known voice and class); in class mode their CE for a random wrong label (a label
+the model never learnt for a clip: what a forgotten class's label is to a model that
+never saw it); in speaker mode (every clip of one speaker, keyword spotting) the CE of
+clips of speakers no model trained on (split "unheard", with their true labels: a
+voice the model never heard saying words it knows), the validation clips when there
+are fewer than MIN_UNHEARD of them.
 
 Cost: the run is in eval mode (no dropout, stored batch-norm statistics) so that a
 clip's margin is the one it is evaluated with; and with `frozen_blocks` = k the
@@ -134,6 +137,16 @@ def frozen_prefix_outputs(
     return rest, h
 
 
+MIN_UNHEARD = 50  # unheard-speaker clips below which speaker mode reads the validation clips
+
+
+def reference_rows(data: UnlearnData) -> torch.Tensor:
+    """The clips whose losses are the reference: see the module docstring."""
+    if data.mode == "speaker" and len(data.unheard) >= MIN_UNHEARD:
+        return data.unheard
+    return data.val
+
+
 class LossMatch(ForgetPaired):
     name = "loss_match"
     label = "Loss matching"
@@ -176,12 +189,13 @@ class LossMatch(ForgetPaired):
         self.model = model
         n = math.ceil(self.cfg.retain_fraction * len(data.retain))
         self.pool = data.retain[torch.randperm(len(data.retain), generator=gen)[:n]]
-        self.val_y = data.y[data.val.to(dev)].cpu()
+        self.ref = reference_rows(data)
+        self.ref_y = data.y[self.ref.to(dev)].cpu()
         if data.mode == "class":  # a label never learnt: a random wrong one
-            self.val_y = wrong_labels(self.val_y, data.num_classes, gen)
+            self.ref_y = wrong_labels(self.ref_y, data.num_classes, gen)
         self.rest, self.h = model, data.x
         if self.cfg.frozen_blocks and model.splittable:
-            rows = torch.cat([data.forget, self.pool, data.val]).to(dev)
+            rows = torch.cat([data.forget, self.pool, self.ref]).to(dev)
             self.rest, self.h = frozen_prefix_outputs(model, data.x, rows, self.cfg.frozen_blocks)
         fx = data.forget.to(dev)
         self.orig_forget = ce(self._logits(fx), data.y[fx].cpu())
@@ -196,7 +210,7 @@ class LossMatch(ForgetPaired):
 
     def _retarget(self, data: UnlearnData) -> None:
         """The forget clips' target margins from the model's current reference losses."""
-        reference = ce(self._logits(data.val.to(data.x.device)), self.val_y)
+        reference = ce(self._logits(self.ref.to(data.x.device)), self.ref_y)
         targets = matched_targets(self.orig_forget, reference)
         self.m_star[data.forget.to(data.x.device)] = margin_of_loss(targets).to(data.x.device)
 

@@ -16,10 +16,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from speechforget.config import apply_overrides, field_help
+from speechforget.data.splits import MODES
 from speechforget.methods.base import Method
 from speechforget.methods.superloss import SuperLossConfig, WithSuperLoss
 
-MODES = ("sample", "class")
+# a mode a method has no tuned defaults for takes those of a related mode
+FALLBACK = {"speaker": "sample"}
 SL_SUFFIX = "+sl"
 
 
@@ -65,7 +67,7 @@ class Registry(Mapping):
                 f"unknown setting '{unknown[0]}' for method '{cls.name}'; choose from "
                 f"{', '.join(sorted(own))} (with SuperLoss also {', '.join(sorted(sl))})"
             )
-        cfg = apply_overrides(cls.Config(), cls.defaults.get(mode, {}))
+        cfg = apply_overrides(cls.Config(), mode_defaults(cls, mode))
         cfg = apply_overrides(cfg, {k: v for k, v in overrides.items() if k in own})
         _check_choices(cfg)
         return cfg
@@ -102,10 +104,13 @@ class Registry(Mapping):
             lines += [f"{name:14s} {cls.label} ({cls.paper})"]
             if cls.Config.__doc__ and not cls.Config.__doc__.startswith(cls.Config.__name__):
                 lines.append(f"    {cls.Config.__doc__.strip().splitlines()[0]}")
-            s, c = self.resolve_config(name, "sample"), self.resolve_config(name, "class")
+            cfgs = {m: self.resolve_config(name, m) for m in MODES}
             for f in dataclasses.fields(cls.Config):
-                vs, vc = getattr(s, f.name), getattr(c, f.name)
-                val = f"{vs}" if vs == vc else f"sample {vs} / class {vc}"
+                vals = {m: getattr(c, f.name) for m, c in cfgs.items()}
+                same = len({repr(v) for v in vals.values()}) == 1
+                val = (
+                    f"{vals['sample']}" if same else " / ".join(f"{m} {v}" for m, v in vals.items())
+                )
                 lines.append(f"    {f.name:16s} = {val:24s} {f.metadata.get('help', '')}")
         lines.append("")
         lines.append(f"--superloss (or NAME{SL_SUFFIX}) wraps a method in SuperLoss:")
@@ -113,6 +118,13 @@ class Registry(Mapping):
             lines.append(f"    {row['name']:16s} = {row['default']!s:24s} {row['help']}")
         lines.append("override a setting with --set KEY=VALUE")
         return "\n".join(lines)
+
+
+def mode_defaults(cls: type[Method], mode: str) -> dict[str, Any]:
+    """The method's tuned defaults for `mode` (those of FALLBACK[mode] when it has none)."""
+    if mode in cls.defaults:
+        return cls.defaults[mode]
+    return cls.defaults.get(FALLBACK.get(mode, mode), {})
 
 
 def _check_choices(cfg: Any) -> None:

@@ -28,28 +28,45 @@ KEPT = ("task", "backbone", "class_names", "recipe", "data_checksum")
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "golds"
 
 
-def gold_key(original: Trained, retain: np.ndarray) -> str:
-    """What a gold retrain depends on: model spec, recipe, data, task and retain set."""
+def replica_recipe(recipe: dict, replica: int = 0) -> dict:
+    """The recipe of the `replica`-th independent gold of a retain set: replica 0 is the
+    original's recipe (its initialisation and batch order), replica k > 0 the same recipe
+    with seed + k (another initialisation and batch order): golds 0..K-1 measure the
+    gold's own noise (evaluation.audit.gold_noise)."""
+    if not replica:
+        return dict(recipe)
+    return {**recipe, "seed": int(recipe.get("seed", 0)) + replica}
+
+
+def gold_key(original: Trained, retain: np.ndarray, replica: int = 0) -> str:
+    """What a gold retrain depends on: model spec, recipe (its seed moved for a replica),
+    data, task and retain set."""
     meta = original.meta
     key = {
         "spec": original.model.spec(),
         **{k: meta.get(k) for k in ("recipe", "data_checksum", "task")},
     }
+    if replica:
+        key["recipe"] = replica_recipe(meta.get("recipe") or {}, replica)
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
     return h.hexdigest()[:20]
 
 
-def cached_gold(original: Trained, retain: np.ndarray, store: Store | None = None) -> dict | None:
+def cached_gold(
+    original: Trained, retain: np.ndarray, store: Store | None = None, replica: int = 0
+) -> dict | None:
     """The metadata of a kept (or shipped) gold retrain for this retain set, or None."""
-    path = _kept_path(original, retain, store)
+    path = _kept_path(original, retain, store, replica)
     return None if path is None else json.loads(path.with_suffix(".json").read_text())
 
 
-def _kept_path(original: Trained, retain: np.ndarray, store: Store | None) -> Path | None:
+def _kept_path(
+    original: Trained, retain: np.ndarray, store: Store | None, replica: int = 0
+) -> Path | None:
     """<folder>/<key> of the gold for this retain set in the store, else among the shipped
     golds; None when neither has it."""
-    key = gold_key(original, retain)
+    key = gold_key(original, retain, replica)
     for path in (Store.of(store).path("gold", key), SHIPPED / key):
         if path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
             return path
@@ -82,19 +99,21 @@ def retrain_gold(
     use_cache: bool = True,
     device: str = "auto",
     store: Store | None = None,
+    replica: int = 0,
 ) -> Trained:
-    """Retrain from scratch on the retain clips with the original's recipe and init.
+    """Retrain from scratch on the retain clips with the original's recipe and init
+    (replica k > 0: the recipe with seed + k, see replica_recipe).
 
     Kept per (spec, recipe, data, retain set); the kept meta holds the time it took,
     which is the budget unlearning methods are held to (training/budget.py)."""
     store = Store.of(store)
-    path = store.path("gold", gold_key(original, retain))
-    kept = _kept_path(original, retain, store) if use_cache else None
+    path = store.path("gold", gold_key(original, retain, replica))
+    kept = _kept_path(original, retain, store, replica) if use_cache else None
     if kept is not None:
         model, meta = load_checkpoint(kept)
         _replay_cached(meta, on_step)
         return Trained(model, meta)
-    recipe = TrainConfig(**{**original.meta["recipe"], "device": device})
+    recipe = TrainConfig(**{**replica_recipe(original.meta["recipe"], replica), "device": device})
     t0 = time.perf_counter()
     y = torch.from_numpy(task.y[retain])
     model, run = train_model(original.model.spec(), recipe, x[retain], y, on_step, store)
@@ -104,6 +123,7 @@ def retrain_gold(
         **{k: original.meta.get(k) for k in KEPT},
         "time_s": round(time.perf_counter() - t0, 3),
         "n_retain": int(len(retain)),
+        "replica": int(replica),
         "history": [h.to_dict() for h in run.history],
     }
     if use_cache:
