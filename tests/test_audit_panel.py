@@ -131,7 +131,7 @@ def test_audit_view_before_the_gold(tiny_ctx):
     assert member == sorted(member, reverse=True) and audit.risky[0].reference == {}
     # the panel says what is missing instead of drawing it
     text = shown.summary(audit, view, "the gold retrain runs next")
-    assert "needs the gold model (the gold retrain runs next)" in text
+    assert "attacks need the gold model (the gold retrain runs next)" in text
     assert "needs the gold model" in shown.rates_markdown(audit, "reference", 0.0)
     assert "(" in shown.rates_markdown(audit, "loss", -1.0)  # counts beside the percentages
     roc = shown.roc_figure(audit, "loss", -1.0, "stopped")

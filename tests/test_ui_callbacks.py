@@ -149,7 +149,7 @@ def test_audit_panel_fills_in_after_the_run_then_the_gold(app, finished):
     """After the unlearning run: the loss attack, the riskiest clips by P(member), the probe;
     the reference and relearning attacks wait for the gold. After the gold: all of them."""
     sid, outs, gold = finished
-    assert "needs the gold model (the gold retrain runs next" in last(outs, "audit_summary")
+    assert "need the gold model (the gold retrain runs next" in last(outs, "audit_summary")
     assert last(outs, "audit_attack")["value"] == "loss"
     assert "loss attack" in last(outs, "audit_rates") and "of 18) |" in last(outs, "audit_rates")
     risky = last(outs, "audit_risky")
@@ -309,7 +309,7 @@ def test_audit_says_when_the_gold_retrain_was_stopped(app):
     app.runs.stop(sid)
     outputs(gold, GOLD_KEYS)
     panel = dict(zip(AUDIT_KEYS, app.audit.show(sid)))  # the Stop button's follow-up
-    assert "needs the gold model (the gold retrain was stopped)" in panel["audit_summary"]
+    assert "need the gold model (the gold retrain was stopped)" in panel["audit_summary"]
     assert panel["audit_risky"].count("<audio") == 5 and panel["audit_attack"]["value"] == "loss"
     assert "stopped" in app.audit.threshold(sid, "reference", 0.0)[0]
 

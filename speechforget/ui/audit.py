@@ -53,8 +53,9 @@ RANKED_BY = {
 }
 
 
-def needs_gold(reason: str) -> str:
-    return f"needs the gold model ({reason})" if reason else "needs the gold model"
+def needs_gold(reason: str, verb: str = "needs") -> str:
+    """e.g. "needs the gold model (the gold retrain was stopped)"."""
+    return f"{verb} the gold model" + (f" ({reason})" if reason else "")
 
 
 def summary(audit: AuditView | None, view: RunView | None, no_gold: str = "") -> str:
@@ -67,7 +68,7 @@ def summary(audit: AuditView | None, view: RunView | None, no_gold: str = "") ->
         f"against {audit.test_desc} (non-members)."
     )
     if not audit.has_gold:
-        text += f" The reference attack and the relearning attack {needs_gold(no_gold)}."
+        text += f" The reference and relearning attacks {needs_gold(no_gold, 'need')}."
     if audit.curve_note:
         text += f" ROC curves: {audit.curve_note}."
     return text

@@ -104,7 +104,7 @@ def _roc_trace(model: str, name: str, fpr, tpr, legend: bool) -> go.Scatter:
         name=name,
         legendgroup=model,
         showlegend=legend,
-        line=dict(color=MODEL_COLORS.get(model, "#888"), width=2, shape="hv"),
+        line=dict(color=MODEL_COLORS.get(model, "#888"), width=2),  # ties: a diagonal step
         hovertemplate=f"{name}<br>FPR %{{x:.1%}}, TPR %{{y:.1%}}<extra></extra>",
     )
 
