@@ -13,7 +13,7 @@ from ui_support import TinyContexts, write_clips
 
 from speechforget.ui import controls, views
 from speechforget.ui.app import App
-from speechforget.ui.handlers.audit import AUDIT_KEYS
+from speechforget.ui.handlers.audit import AUDIT_KEYS, audit_of
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
 
@@ -168,11 +168,14 @@ def test_audit_panel_fills_in_after_the_run_then_the_gold(app, finished):
     roc = after["audit_roc"]
     assert any("too few clips" in a.text.replace("<br>", " ") for a in roc.layout.annotations)
     assert "of 6) |" in after["audit_rates"] and "read the counts" in after["audit_rates"]
-    # the slider: another threshold, other rates
-    low, roc_low = app.audit.threshold(sid, "reference", -5.0)
+    # the slider: another threshold, other rates (of the session's latest run: other tests
+    # of this module run more in the same session)
+    low, _ = app.audit.threshold(sid, "reference", -5.0)
     high, _ = app.audit.threshold(sid, "reference", 5.0)
     assert low != high and "> -5.00 nats" in low and "> +5.00 nats" in high
-    assert "| gold (retrained) | 0% (0 of 18) | 0% (0 of 6) |" in high  # gold scores are all 0
+    n = audit_of(app.store.peek(sid))
+    gold_row = f"| gold (retrained) | 0% (0 of {n.n_forget}) | 0% (0 of {n.n_test}) |"
+    assert gold_row in high  # the gold's reference scores are all 0
     bar, rates, _ = app.audit.attack(sid, "loss")
     assert bar["minimum"] < bar["value"] < bar["maximum"] and "loss <" in rates
     assert "number" in app.audit.threshold(sid, "loss", "abc")[0]
