@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from speechforget.evaluation import attack_positions, member_probability, softmax
-from speechforget.evaluation.audit import MIN_AUC_SIDE, rates_at, reference_score, roc_curve
+from speechforget.evaluation.audit import (
+    MIN_AUC_SIDE,
+    finite_loss,
+    rates_at,
+    reference_score,
+    roc_curve,
+)
 from speechforget.runview import RunView
 
 ATTACKS = ("reference", "loss")  # display order
@@ -130,7 +136,10 @@ def audit_view(view: RunView, top: int = RISKY_TOP) -> AuditView | None:
     if not view.has_unlearned:
         return None
     local = attack_positions(np.arange(len(view.positions["test"])), view.test_forgotten)
-    losses = {m: (view.losses[m]["forget"], view.losses[m]["test"][local]) for m in view.models}
+    losses = {  # a diverged model's NaN/inf losses count as the worst fit
+        m: (finite_loss(view.losses[m]["forget"]), finite_loss(view.losses[m]["test"][local]))
+        for m in view.models
+    }
     scores = {"loss": {m: AttackScores(-f, -t) for m, (f, t) in losses.items()}}
     if view.has_gold:
         g_f, g_t = losses[GOLD]

@@ -115,6 +115,23 @@ def test_audit_view_riskiest_clips_and_classes(sample_run):
     assert lo < default < hi
 
 
+def test_a_diverged_model_still_gets_curves(sample_run):
+    import dataclasses
+
+    _, view = sample_run
+    losses = {m: dict(v) for m, v in view.losses.items()}
+    losses["unlearned"]["forget"] = np.full(len(losses["unlearned"]["forget"]), np.nan)
+    losses["unlearned"]["test"] = losses["unlearned"]["test"].copy()
+    losses["unlearned"]["test"][:3] = np.inf
+    audit = audit_view(dataclasses.replace(view, losses=losses))
+    fpr, tpr = audit.curve("loss", "unlearned")
+    assert np.isfinite(fpr).all() and np.isfinite(tpr).all() and len(fpr) >= 2
+    assert audit.rates("loss", 0.0)["unlearned"].tp == 0  # a NaN loss is no member
+    lo, hi, default = audit.threshold_range("reference")
+    assert np.isfinite([lo, hi, default]).all() and hi - lo < 1e3
+    assert shown.rates_markdown(audit, "reference", 0.0).count("|") > 10
+
+
 def test_audit_view_before_the_gold(tiny_ctx):
     """Right after the unlearning run: no reference attack, clips ranked by P(member)."""
     from speechforget.config import ExperimentConfig

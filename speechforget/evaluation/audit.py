@@ -67,6 +67,11 @@ def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> float | None:
     return float(np.mean(pos > t))
 
 
+def finite_loss(loss: np.ndarray) -> np.ndarray:
+    """(N,) per-sample CE with NaN/inf (a diverged model) as the largest finite loss."""
+    return _finite(loss)
+
+
 def reference_score(loss: np.ndarray, gold_loss: np.ndarray) -> np.ndarray:
     """(N,) reference-attack scores CE_gold - CE_model in nats: > 0 where the model fits a
     clip better than the gold model, which never saw Df (NaN/inf losses as in `_finite`)."""
