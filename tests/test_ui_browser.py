@@ -1,6 +1,7 @@
 """End to end in Debian's chromium (Playwright, no browser download): click through a run,
-check that every figure appears and the gold numbers fill in, stop a run, upload and
-record a clip, and save a screenshot under assets/screenshots/."""
+check that every figure appears, the gold numbers fill in and the Audit tab answers its
+threshold slider, stop a run, upload and record a clip, and save a screenshot under
+assets/screenshots/."""
 
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def test_click_through_a_run(page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "app_tiny_test.png"), full_page=True)
 
+    check_the_audit_panel(page)
+
     page.get_by_role("tab", name="This session's runs").click()
     from speechforget.ui.controls import default_method
 
@@ -109,6 +112,30 @@ def test_click_through_a_run(page):
     with page.expect_download() as dl:
         page.locator("#download-checkpoint").click()
     assert dl.value.suggested_filename.endswith(".safetensors")
+
+
+def check_the_audit_panel(page) -> None:
+    """The finished run's Audit tab: ROC plot, riskiest forget clips with players, class bars,
+    relearning curve; moving the threshold slider changes the FPR/TPR read-out."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Audit").click()
+    expect(page.locator("#audit-summary")).to_contain_text("Audit of")
+    expect(page.locator("#audit-summary")).not_to_contain_text("needs the gold")
+    wait_for_data(page, "audit-roc")
+    # one tiny keyword has 18 forget and 6 test clips: the panels say so instead of a curve
+    expect(page.locator("#audit-roc")).to_contain_text("too few clips")
+    expect(page.locator("#audit-risky audio")).to_have_count(5)
+    for elem in ("audit-classes", "audit-relearn"):
+        wait_for_data(page, elem)
+    rates = page.locator("#audit-rates")
+    expect(rates).to_contain_text("reference attack")
+    before = rates.inner_text()
+    slider = page.locator("#audit-threshold input[type=range]")
+    top = slider.get_attribute("max")
+    slider.fill(top)  # the highest threshold: hardly any clip is flagged
+    expect(rates).not_to_have_text(before)
+    expect(rates).to_contain_text(f"CE_model > {float(top):+.2f} nats")
 
 
 def test_stop_keeps_the_app_usable(page):

@@ -13,6 +13,7 @@ from ui_support import TinyContexts, write_clips
 
 from speechforget.ui import controls, views
 from speechforget.ui.app import App
+from speechforget.ui.handlers.audit import AUDIT_KEYS, audit_of
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
 
@@ -144,6 +145,43 @@ def test_runs_table_compares_runs_of_a_session(app, finished):
     assert traces_with_data(last(outs, "embedding")) >= 1
 
 
+def test_audit_panel_fills_in_after_the_run_then_the_gold(app, finished):
+    """After the unlearning run: the loss attack, the riskiest clips by P(member), the probe;
+    the reference and relearning attacks wait for the gold. After the gold: all of them."""
+    sid, outs, gold = finished
+    assert "need the gold model (the gold retrain runs next" in last(outs, "audit_summary")
+    assert last(outs, "audit_attack")["value"] == "loss"
+    assert "loss attack" in last(outs, "audit_rates") and "of 18) |" in last(outs, "audit_rates")
+    risky = last(outs, "audit_risky")
+    assert risky.count("<audio") == 5 and "P(member) of the paper's loss attack" in risky
+    assert traces_with_data(last(outs, "audit_classes")) == 4  # original, unlearned x Dt, Df
+    after = {k: last(gold, k) for k in AUDIT_KEYS}
+    assert "needs the gold" not in after["audit_summary"]
+    assert after["audit_attack"]["value"] == "reference" and after["audit_threshold"]["value"] == 0
+    assert "ranked by the reference score" in after["audit_risky"]
+    assert after["audit_risky"].count("<audio") == 5 and "ref " in after["audit_risky"]
+    assert {t.name for t in after["audit_relearn"].data if t.name} == {
+        "unlearned",
+        "gold (retrained)",
+    }
+    # 'yes' has 18 forget and 6 test clips: a note instead of ROC curves, counts in the read-out
+    roc = after["audit_roc"]
+    assert any("too few clips" in a.text.replace("<br>", " ") for a in roc.layout.annotations)
+    assert "of 6) |" in after["audit_rates"] and "read the counts" in after["audit_rates"]
+    # the slider: another threshold, other rates (of the session's latest run: other tests
+    # of this module run more in the same session)
+    low, _ = app.audit.threshold(sid, "reference", -5.0)
+    high, _ = app.audit.threshold(sid, "reference", 5.0)
+    assert low != high and "> -5.00 nats" in low and "> +5.00 nats" in high
+    n = audit_of(app.store.peek(sid))
+    gold_row = f"| gold (retrained) | 0% (0 of {n.n_forget}) | 0% (0 of {n.n_test}) |"
+    assert gold_row in high  # the gold's reference scores are all 0
+    bar, rates, _ = app.audit.attack(sid, "loss")
+    assert bar["minimum"] < bar["value"] < bar["maximum"] and "loss <" in rates
+    assert "number" in app.audit.threshold(sid, "loss", "abc")[0]
+    assert app.audit.show(None)[0].startswith("Run an experiment")
+
+
 def test_confusion_subset_and_play_clip(app, finished):
     sid, outs, _ = finished
     for subset in ("forget", "retain", "test"):
@@ -265,6 +303,20 @@ def test_stop_ends_a_run_cleanly_and_the_app_keeps_working(app):
     assert "Unlearned" in last(outs, "status")
 
 
+def test_audit_says_when_the_gold_retrain_was_stopped(app):
+    _forget_cached_golds()
+    outs = outputs(app.runs.run(*run_args(app, names=("up",))), RUN_KEYS)
+    sid = outs[-1]["session"]
+    gold = app.runs.gold(sid)
+    next(gold)  # the gold retrain has begun
+    app.runs.stop(sid)
+    outputs(gold, GOLD_KEYS)
+    panel = dict(zip(AUDIT_KEYS, app.audit.show(sid)))  # the Stop button's follow-up
+    assert "need the gold model (the gold retrain was stopped)" in panel["audit_summary"]
+    assert panel["audit_risky"].count("<audio") == 5 and panel["audit_attack"]["value"] == "loss"
+    assert "stopped" in app.audit.threshold(sid, "reference", 0.0)[0]
+
+
 def test_a_late_stop_leaves_the_next_run_alone(app):
     """Stop pressed during run N but reaching the server after run N+1 began (CI saw this:
     the new run ended at once) must neither stop run N+1 nor overwrite its status."""
@@ -378,6 +430,8 @@ def test_speaker_identification_run(app):
     outs = outputs(app.runs.run(*args), RUN_KEYS)
     assert "Unlearned" in last(outs, "status")
     assert last(outs, "runs")[-1][2] == "class:spk01"
+    assert "Audit of `class:spk01`" in last(outs, "audit_summary")
+    assert last(outs, "audit_risky").count("<audio") == 5  # a speaker's forget clips play
 
 
 def test_offline_backbone_note(app, monkeypatch):

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
 
 from speechforget.evaluation.scores import gap_to_retrain
 
@@ -68,6 +69,34 @@ def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> float | None:
     return float(np.mean(pos > t))
 
 
+def finite_loss(loss: np.ndarray) -> np.ndarray:
+    """(N,) per-sample CE with NaN/inf (a diverged model) as the largest finite loss."""
+    return _finite(loss)
+
+
+def reference_score(loss: np.ndarray, gold_loss: np.ndarray) -> np.ndarray:
+    """(N,) reference-attack scores CE_gold - CE_model in nats: > 0 where the model fits a
+    clip better than the gold model, which never saw Df (NaN/inf losses as in `_finite`)."""
+    return _finite(gold_loss) - _finite(loss)
+
+
+def roc_curve(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fpr, tpr) of the attack "score >= t" for every threshold t, from (0, 0) to (1, 1):
+    `pos` (N1,) are the members' scores, `neg` (N0,) the non-members'. Empty arrays when a
+    side is empty. Collinear points are dropped, so the curve stays small."""
+    if len(pos) == 0 or len(neg) == 0:
+        return np.zeros(0), np.zeros(0)
+    labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    fpr, tpr, _ = sk_roc_curve(labels, np.r_[pos, neg], drop_intermediate=True)
+    return fpr, tpr
+
+
+def rates_at(pos: np.ndarray, neg: np.ndarray, threshold: float) -> tuple[int, int]:
+    """(members flagged, non-members flagged) by the attack "score > threshold": the
+    counts behind TPR (of len(pos)) and FPR (of len(neg))."""
+    return int(np.sum(np.asarray(pos) > threshold)), int(np.sum(np.asarray(neg) > threshold))
+
+
 def _subsample(idx: np.ndarray, n: int, seed: int) -> np.ndarray:
     if len(idx) <= n:
         return idx
@@ -98,7 +127,7 @@ def audit_losses(
         }
         row["retain_mia_auc"] = auc(-ce[dr], -ce[test])
         if ref is not None:
-            score = ref - ce  # > 0: fit better than by a model that never saw the clip
+            score = reference_score(ce, ref)
             row["rmia_auc"] = auc(score[forget], score[attack_test])
             for k, f in FPRS.items():
                 row[f"rmia_tpr_at_{k}_fpr"] = tpr_at_fpr(score[forget], score[attack_test], f)

@@ -3,6 +3,7 @@
     app = App.create(contexts, store)
     app.runs.run(...), app.runs.gold(sid), app.runs.stop(sid)      # ui/handlers/runs.py
     app.results.play_clip(sid, pos), app.results.confusion(...)     # ui/handlers/results.py
+    app.audit.threshold(sid, attack, t), app.audit.show(sid)        # ui/handlers/audit.py
     app.voice.predict_upload(sid, path, said, task)                 # ui/handlers/voice.py
     app.controls.on_task(task, backbone)                            # ui/handlers/controls.py
     app.enrol.add_take(sid, path, task), app.enrol.train_in(sid, task), ...  # ui/handlers/enrol.py
@@ -21,6 +22,7 @@ from speechforget import runs
 from speechforget.runs import Runner
 from speechforget.ui import views
 from speechforget.ui.context import AppContext, ContextProvider, Settings, default_contexts
+from speechforget.ui.handlers.audit import AuditHandlers
 from speechforget.ui.handlers.controls import ControlHandlers
 from speechforget.ui.handlers.enrol import EnrolHandlers
 from speechforget.ui.handlers.results import ResultHandlers
@@ -37,6 +39,7 @@ class App:
     voice: VoiceHandlers
     controls: ControlHandlers
     enrol: EnrolHandlers
+    audit: AuditHandlers
     # (tasks to load, warm UMAP up?) after launch; set by build_demo, started by launch()
     warm_plan: tuple[tuple[str, ...], bool] | None = None
 
@@ -64,6 +67,7 @@ class App:
             VoiceHandlers(ctx),
             ControlHandlers(ctx),
             EnrolHandlers(ctx),
+            AuditHandlers(ctx),
         )
 
     @property

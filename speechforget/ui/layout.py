@@ -1,5 +1,5 @@
 """The page: controls on the left, live curves and results on the right, then figures,
-play-and-predict, your own clip, and this session's runs. `build_demo` composes the
+play-and-predict, the audit, your own clip, and this session's runs. `build_demo` composes the
 panels of ui/tabs and wires their events to the handlers of ui/app.App; `launch`
 serves it. Nothing is launched at import.
 """
@@ -15,9 +15,10 @@ from speechforget import viz
 from speechforget.ui import zerogpu
 from speechforget.ui.app import App
 from speechforget.ui.context import ContextProvider, default_contexts
+from speechforget.ui.handlers.audit import AUDIT_KEYS
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
-from speechforget.ui.tabs import controls_panel, enrol, figures, live, play, runs, voice
+from speechforget.ui.tabs import audit, controls_panel, enrol, figures, live, play, runs, voice
 from speechforget.ui.tabs.controls_panel import ControlsPanel
 
 INTRO = """# 🧽 SpeechForget: make a speech model forget, and check what it really forgot
@@ -61,20 +62,24 @@ def build_demo(
         figs = figures.build()
         with gr.Tabs():
             play_tab = play.build()
+            audit_tab = audit.build()
             enrol_tab = enrol.build(session, app.enrol, app.enrol.prompt_for(None, "kws"))
             voice_tab = voice.build(data.class_names)
             runs_tab = runs.build()
-        outs = _outputs(session, run_id, shown, figs, play_tab, runs_tab)
+        outs = _outputs(session, run_id, shown, figs, play_tab, runs_tab, audit_tab)
         _wire_run(app, panel, session, run_id, figs.cm_subset, outs, max_runs)
         _wire_controls(app, panel, voice_tab.said)
         _wire_results(app, session, figs, play_tab)
+        _wire_audit(app, session, audit_tab)
         _wire_voice(app, session, panel, voice_tab)
         _wire_enrol(app, session, enrol_tab)
     demo.app_state = app  # for tests and scripts: the handlers and the session store
     return demo
 
 
-def _outputs(session, run_id, shown: live.LivePanel, figs, tab: play.PlayTab, runs_tab) -> dict:
+def _outputs(
+    session, run_id, shown: live.LivePanel, figs, tab: play.PlayTab, runs_tab, audit_tab
+) -> dict:
     """The components the run handlers update, by their RUN_KEYS / GOLD_KEYS names."""
     return dict(
         session=session,
@@ -89,6 +94,7 @@ def _outputs(session, run_id, shown: live.LivePanel, figs, tab: play.PlayTab, ru
         runs=runs_tab.table,
         report=runs_tab.report,
         checkpoint=runs_tab.checkpoint,
+        **audit_tab.outputs(),
     )
 
 
@@ -129,7 +135,7 @@ def _wire_run(app: App, panel: ControlsPanel, session, run_id, cm_subset, outs, 
         cancels=[run_evt, gold_evt],
         api_name="stop",
         concurrency_limit=None,
-    )
+    ).then(app.audit.show, [session], [outs[k] for k in AUDIT_KEYS], **PRIVATE)
 
 
 def _wire_controls(app: App, panel: ControlsPanel, said) -> None:
@@ -175,6 +181,21 @@ def _wire_results(app: App, session, figs: figures.FiguresPanel, tab: play.PlayT
         [tab.audio, tab.bars, tab.caption],
         api_name="play_clip",
         concurrency_limit=4,
+    )
+
+
+def _wire_audit(app: App, session, tab: audit.AuditTab) -> None:
+    """The Audit tab's attack choice and threshold slider (the run handlers fill the rest)."""
+    h = app.audit
+    tab.attack.input(
+        h.attack, [session, tab.attack], [tab.threshold, tab.rates, tab.roc], **PRIVATE
+    )
+    tab.threshold.change(
+        h.threshold,
+        [session, tab.attack, tab.threshold],
+        [tab.rates, tab.roc],
+        trigger_mode="always_last",
+        **PRIVATE,
     )
 
 
@@ -235,6 +256,8 @@ CSS = """
 #status {min-height: 2.5em}
 #metrics table {font-size: 0.92em}
 #mia-note {font-size: 0.85em; color: var(--body-text-color-subdued)}
+.audit-read {font-size: 0.9em; color: var(--body-text-color-subdued)}
+table.audit-risky td, table.audit-risky th {padding: 4px 8px; vertical-align: middle}
 """
 
 

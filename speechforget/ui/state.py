@@ -90,6 +90,7 @@ class Session:
     # set while no handler streams this run to the page (Stop's message must come last)
     quiet: threading.Event = field(default_factory=lambda: _set(threading.Event()))
     projection: Projection | None = None  # how the last embedding map was drawn
+    audit: Any = None  # (RunView, its AuditView): the Audit panel's scores, once per view
     runs: int = 0  # the latest run's number
     touched: float = field(default_factory=time.monotonic)
     voice: VoiceState = field(default_factory=VoiceState)
@@ -109,7 +110,7 @@ class Session:
         live state (and stopping its gold retrain if that still runs: the new run
         supersedes it). Returns the new run's number."""
         self.stop.set()
-        self.result, self.view, self.projection = None, None, None
+        self.result, self.view, self.projection, self.audit = None, None, None, None
         self.history = {"unlearned": [], "retrain": []}
         self.totals = {}
         self.stop = stop or threading.Event()

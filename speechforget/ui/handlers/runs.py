@@ -27,6 +27,7 @@ from speechforget.runs import Done, Error, Event, Step, Tick
 from speechforget.runview import RunView, run_view
 from speechforget.ui import controls, views
 from speechforget.ui.context import AppContext
+from speechforget.ui.handlers import audit
 from speechforget.ui.handlers.results import clip_update
 from speechforget.ui.state import RunState, Session
 from speechforget.viz.style import empty_figure
@@ -47,8 +48,19 @@ RUN_KEYS = (
     "report",
     "checkpoint",
     "run_id",
+    *audit.AUDIT_KEYS,
 )
-GOLD_KEYS = ("status", "loss", "metrics", "confusion", "mia", "embedding", "runs", "report")
+GOLD_KEYS = (
+    "status",
+    "loss",
+    "metrics",
+    "confusion",
+    "mia",
+    "embedding",
+    "runs",
+    "report",
+    *audit.AUDIT_KEYS,
+)
 PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
 TICK_EVERY_S = 1.0  # without steps, an empty update this often (keeps Stop's cancel responsive)
 STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
@@ -132,7 +144,7 @@ class RunHandlers:
         if sess.view.stopped:
             sess.move(RunState.STOPPED, run_no)
             if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
-                yield out(status=STOPPED_EARLY)
+                yield out(status=STOPPED_EARLY, **audit.panel(sess))
             return
         yield from self._show_unlearned(sess, res, out)
         # before the last yield: the chained gold event starts as soon as Run's ends
@@ -162,6 +174,7 @@ class RunHandlers:
             runs=sess.rows,
             report=gr.update(value=str(rep), interactive=True),
             checkpoint=gr.update(value=str(ckpt), interactive=True),
+            **audit.panel(sess),
         )
 
     def _embedding(self, view: RunView, wait_s: float | None = None):
@@ -187,7 +200,7 @@ class RunHandlers:
                 events = self.app.runner.gold(sess.result, sess.stop, sess.idle)
             except ValueError as err:
                 sess.move(RunState.FAILED, run_no)
-                yield out(status=f"⚠️ **Gold retrain failed:** {err}")
+                yield out(status=f"⚠️ **Gold retrain failed:** {err}", **audit.panel(sess))
                 return
             res = yield from self._stream(sess, events, progress, out, "gold retrain", run_no)
             if res is not None:
@@ -200,7 +213,7 @@ class RunHandlers:
         if view.stopped:
             sess.move(RunState.STOPPED, run_no)
             if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
-                yield out(status=GOLD_STOPPED)
+                yield out(status=GOLD_STOPPED, **audit.panel(sess))
             return
         sess.result, sess.view = res, view
         sess.move(RunState.DONE, run_no)
@@ -219,6 +232,7 @@ class RunHandlers:
             mia=views.mia_figure(view),
             runs=sess.rows,
             report=gr.update(value=str(rep), interactive=True),
+            **audit.panel(sess),
         )
         if sess.projection is not None and sess.projection.provisional:  # UMAP may be ready now
             fig, sess.projection = self._embedding(view, REDRAW_MAP_WAIT_S)
@@ -251,7 +265,8 @@ class RunHandlers:
                         yield out()
                 case Error(error):
                     sess.move(RunState.FAILED, run_no)
-                    yield out(status=f"⚠️ **The {what} failed:** {error}. {READY}")
+                    failed = f"⚠️ **The {what} failed:** {error}. {READY}"
+                    yield out(status=failed, **audit.panel(sess))
                     return None
                 case Done(result):
                     return result
@@ -300,6 +315,7 @@ def _cleared(sess: Session) -> dict:
         confusion=waiting,
         mia=waiting,
         embedding=waiting,
+        **audit.placeholders("The audit of this run appears when it has been unlearned …"),
     )
 
 
