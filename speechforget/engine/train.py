@@ -157,7 +157,8 @@ def _train_steps(
     loss_fn = nn.CrossEntropyLoss()
     for step in range(marks[-1] + 1):
         if step in marks:
-            on_checkpoint(step)
+            with loop.meter.paused():  # an evaluation, not training work
+                on_checkpoint(step)
         if step == marks[-1]:
             break
         train_frozen_norm(model)  # again each step: predict() in a checkpoint resets the modes
@@ -191,9 +192,12 @@ def _unlearn(
     cfg: lr, weight decay, clipping, seed (batch order, random labels, teachers),
     device and the time budget; the number of steps is the method's. Each step
     logs the plain means of the forget and retain losses; setup (teachers, masks)
-    counts in the run time. A non-finite loss stops the run before it is stepped on.
+    counts in the run time and in its work (the loop's meter watches the model, and the
+    method its teachers through `method.meter`). A non-finite loss stops the run before it
+    is stepped on.
     """
     loop = Loop(model, cfg, method.total_steps(data), on_step)
+    method.meter = loop.meter
     model.to(loop.device)
     method.train_mode(model)  # train(), batch-norm statistics frozen unless the method says not
     data = data.to(loop.device)
