@@ -128,12 +128,15 @@ def run_cell(
     tick: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """Gold, original and every method on one (setting, seed): one row per model."""
+    from speechforget.cost import work_ratio
     from speechforget.evaluation import gap_to_retrain
     from speechforget.pipeline import evaluate, run_unlearning
+    from speechforget.training import gold_run
 
     split: Split = make_split(ctx.task, spec, seed)
     gold = ctx.retrain_gold(split.retain, device=cfg.device)
     gold_t = float(gold.meta["time_s"])
+    gold_work = gold_run(gold).work  # sample passes: compute_ratio does not depend on load
     ev_gold = evaluate(gold.model, ctx, split, seed, cfg.device).metrics
     ev_orig = evaluate(ctx.original.model, ctx, split, seed, cfg.device).metrics
     sizes = {"n_forget": len(split.forget), "n_retain": len(split.retain)}
@@ -151,6 +154,7 @@ def run_cell(
             **sizes,
         ),
     ]
+    rows[0]["compute_ratio"] = 1.0 if gold_work else None  # the gold against itself
     for name in methods:
         if tick:
             tick(f"{setting} seed {seed} {name}")
@@ -177,6 +181,7 @@ def run_cell(
                 ev,
                 time_s=run.time_s,
                 time_ratio=run.time_s / gold_t if gold_t > 0 else None,
+                compute_ratio=work_ratio(run.work, gold_work),
                 budget_hit=bool(run.budget_hit),
                 steps=run.steps,
                 gap_avg=gap_to_retrain(ev, ev_gold)["avg"],
@@ -218,7 +223,7 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict], dict
 def summarize(rows: list[dict], by: tuple[str, ...] = ("setting", "model")) -> list[dict]:
     """Mean and std (over seeds, ddof=1; None for one seed) of every numeric column per group,
     in first-seen order; a pooled group "all" is added when there are several settings."""
-    keys = ("time_s", "time_ratio", "gap_avg", *METRICS)
+    keys = ("time_s", "time_ratio", "compute_ratio", "gap_avg", *METRICS)
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in by), []).append(r)
