@@ -87,11 +87,16 @@ def speed_verdict(report: Mapping) -> str:
         return text
     if timing.get("comparable"):
         return text + f" Wall-clock ratio {t:.2f}, both times measured here under the same load."
-    why = [f"the gold's time was {n}" for n in [time_note(timing.get("retrain"))] if n]
-    why += [f"the method's was {n}" for n in [time_note(timing.get("unlearned"))] if n]
-    if not why:
-        why = ["the two were measured under different conditions"]
+    gold, own = time_note(timing.get("retrain")), time_note(timing.get("unlearned"))
+    if gold and gold == own:
+        why = f"both times were {gold}"
+    elif gold or own:
+        why = " and ".join(
+            [f"the gold's time was {gold}"] * bool(gold) + [f"the method's was {own}"] * bool(own)
+        )
+    else:
+        why = "the two were measured under different conditions"
     return text + (
-        f" Wall-clock ratio {t:.2f}, but {' and '.join(why)}, "
+        f" Wall-clock ratio {t:.2f}, but {why}, "
         "so the verdict uses the compute ratio (work does not depend on load)."
     )

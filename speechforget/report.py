@@ -7,7 +7,8 @@ command line prints and the app's metrics table shows are defined here, once.
     write(report, "report.json")
 
 `models.{original,unlearned,retrain}` hold the metrics of `evaluation.model_metrics`
-as fractions 0..1 (plus `time_s`); `gap_to_retrain` is |unlearned - gold| per metric.
+as fractions 0..1 (plus `time_s`); `gap_to_retrain` is |unlearned - gold| per metric;
+`compute_ratio`, `work` and `timing` the cost against the gold's (speechforget.cost).
 """
 
 from __future__ import annotations
