@@ -188,6 +188,20 @@ def test_a_run_overlapping_another_in_this_process_is_contended():
     assert Probe(torch.device("cpu")).stop().concurrent_runs == 0
 
 
+def test_a_run_that_raised_does_not_count_as_concurrent_later(tiny_ctx):
+    import dataclasses
+
+    split = make_split(tiny_ctx.task, "class:yes", 0)
+    data = dataclasses.replace(unlearn_data(tiny_ctx, split), val=torch.zeros(0, dtype=torch.long))
+    method = METHODS.build("loss_match", "class", {}, False)
+    from speechforget.methods import trainable_copy
+
+    model = trainable_copy(tiny_ctx.original.model)
+    with pytest.raises(ValueError, match="held-out reference clips"):  # raised in setup
+        unlearn(model, method, data, method.train_config(device="cpu"))
+    assert Probe(torch.device("cpu")).stop().concurrent_runs == 0
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/stat")
 def test_a_cpu_hog_beside_a_gold_retrain_marks_it_contended(tiny_ctx, tmp_path):
     from speechforget.engine.conditions import usable_cores

@@ -21,10 +21,12 @@ short for /proc/stat's 10 ms ticks: their `other_cores` is None.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,8 +98,8 @@ def busy_cpu_s(cpus: list[int]) -> float | None:
 
 class _Runs:
     """This process's timed runs in flight (a process-wide record by nature: runs in other
-    threads, e.g. two sessions of the app, compete for the same cores). Weak references:
-    a run that raised and was never stopped drops out when it is freed."""
+    threads, e.g. two sessions of the app, compete for the same cores). A run that raised
+    before it stopped drops out at the end of its `scope` (weak references besides)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -118,6 +120,21 @@ class _Runs:
             self.active.discard(probe)
             return self.started
 
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        """Around an engine entry point: a run of this thread that raised before it stopped
+        its probe leaves the record here, not when (or if) it is garbage-collected."""
+        thread = threading.get_ident()
+        with self.lock:
+            first = self.started + 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                for probe in list(self.active):
+                    if probe.thread == thread and probe.started >= first:
+                        self.active.discard(probe)
+
 
 RUNS = _Runs()
 
@@ -128,6 +145,7 @@ class Probe:
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.cpus = usable_cores()
+        self.thread = threading.get_ident()
         self.others_at_start, self.started = RUNS.enter(self)
         self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
         self.busy0 = busy_cpu_s(self.cpus)

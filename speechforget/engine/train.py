@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
+from speechforget.engine.conditions import RUNS
 from speechforget.engine.device import autocast
 from speechforget.engine.loop import Loop, RunResult, StepCallback, make_optimizer
 
@@ -66,7 +67,7 @@ def fit(
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Train `model` in place with cross-entropy on (x, y); see _fit."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _fit(model, x, y, cfg, on_step)
 
 
@@ -117,7 +118,7 @@ def train_steps(
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Fine-tune `model` in place for max(checkpoints) steps; see _train_steps."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _train_steps(model, x, y, idx, checkpoints, cfg, on_checkpoint, on_step)
 
 
@@ -179,7 +180,7 @@ def unlearn(
     model: nn.Module, method, data, cfg: TrainConfig, on_step: StepCallback | None = None
 ) -> RunResult:
     """Run an unlearning method with torch's global generator seeded; see _unlearn."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _unlearn(model, method, data, cfg, on_step)
 
 
