@@ -211,8 +211,8 @@ def test_a_cpu_hog_beside_a_gold_retrain_marks_it_contended(tiny_ctx, tmp_path):
     hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in usable_cores()]
     try:
         time.sleep(0.3)  # let them start burning
-        orig = _quick_original(tiny_ctx, epochs=1)
-        retain = tiny_ctx.task.where("train")[4:36]
+        orig = _quick_original(tiny_ctx, epochs=8)  # 16 steps: long enough to measure
+        retain = tiny_ctx.task.where("train")[4:]
         gold = retrain_gold(
             orig, tiny_ctx.task, tiny_ctx.x, retain, device="cpu", store=Store(tmp_path)
         )
