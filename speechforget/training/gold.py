@@ -141,8 +141,10 @@ def retrain_gold(
 ) -> Trained:
     """Retrain from scratch on the retain clips with the original's recipe and init.
 
-    Kept per (spec, recipe, data, retain set); the kept meta holds the time it took,
-    which is the budget unlearning methods are held to (training/budget.py)."""
+    Kept per (spec, recipe, data, retain set, device type, thread count); the kept meta
+    holds the time it took, its work and the conditions of that time: when they show no
+    other work competing, the time is the budget unlearning methods are held to
+    (training/budget.py)."""
     store = Store.of(store)
     path = store.path("gold", gold_key(original, retain, device))
     kept = _kept_path(original, retain, store, device) if use_cache else None
