@@ -24,7 +24,8 @@ def main() -> None:
 
     from speechforget.pipeline import prepare
     from speechforget.store import Store
-    from speechforget.training.gold import SHIPPED, gold_without_visitor
+    from speechforget.training import Trained
+    from speechforget.training.gold import SHIPPED, gold_key, gold_without_visitor
 
     base = prepare("sid")
     with tempfile.TemporaryDirectory() as tmp:
@@ -36,12 +37,14 @@ def main() -> None:
             f"{platform.machine()}, {torch.get_num_threads()} threads; time_s measured then"
         )
         meta["rebuild"] = "python scripts/make_shipped_golds.py"
+        # named by the key without the timing conditions: found on every machine (its time
+        # is reported as measured when it was made; its work holds everywhere)
+        train = base.task.where("train")
+        name = gold_key(Trained(gold.model, base.original.meta), train, device=None)
         SHIPPED.mkdir(parents=True, exist_ok=True)
-        shutil.copy(
-            kept.with_suffix(".safetensors"), SHIPPED / kept.with_suffix(".safetensors").name
-        )
-        (SHIPPED / kept.name).write_text(json.dumps(meta, indent=1))
-        print(f"wrote {SHIPPED / kept.stem}: sid gold with {n} outputs, {gold.meta['time_s']} s")
+        shutil.copy(kept.with_suffix(".safetensors"), SHIPPED / f"{name}.safetensors")
+        (SHIPPED / f"{name}.json").write_text(json.dumps(meta, indent=1))
+        print(f"wrote {SHIPPED / name}: sid gold with {n} outputs, {gold.meta['time_s']} s")
 
 
 if __name__ == "__main__":

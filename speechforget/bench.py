@@ -169,14 +169,18 @@ def run_cell(
     tick: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """The golds, the original and every method on one (setting, seed): one row per model."""
+    from speechforget.cost import work_ratio
     from speechforget.evaluation import attack_positions, audit
     from speechforget.evaluation.relearn import MIN_FORGET, relearn
     from speechforget.pipeline import evaluate, run_unlearning
+    from speechforget.training import gold_run
 
     split: Split = make_split(ctx.task, spec, seed)
     dev = cfg.device
     golds = [ctx.retrain_gold(split.retain, device=dev, replica=k) for k in range(cfg.golds)]
     gold_t = float(golds[0].meta["time_s"])
+    gold_work = gold_run(golds[0]).work  # sample passes: compute_ratio does not depend on load
+    budget = ctx.budget(split.retain, dev)  # gold 0's time if measured uncontended, else estimated
     labels = [GOLD] + [replica_label(k) for k in range(1, cfg.golds)]
     models = {label: g.model for label, g in zip(labels, golds)}
     models[ORIGINAL] = ctx.original.model
@@ -196,7 +200,7 @@ def run_cell(
             data=cfg.data,
         )
         label = name + ("+sl" if cfg.superloss and not name.endswith("+sl") else "")
-        models[label], runs[label] = run_unlearning(exp, ctx, split, gold_t)
+        models[label], runs[label] = run_unlearning(exp, ctx, split, budget)
     evals = {k: evaluate(m, ctx, split, seed, dev) for k, m in models.items()}
     metrics = {k: dict(ev.metrics) for k, ev in evals.items()}
     checks = audit.audit_losses(
@@ -226,12 +230,17 @@ def run_cell(
             extra.update(
                 time_s=run.time_s,
                 time_ratio=run.time_s / gold_t if gold_t > 0 else None,
+                compute_ratio=work_ratio(run.work, gold_work),
                 budget_hit=bool(run.budget_hit),
                 steps=run.steps,
             )
         elif is_gold_row(label):
             g = golds[labels.index(label)]
-            extra.update(time_s=float(g.meta["time_s"]), time_ratio=extra_ratio(g, gold_t))
+            extra.update(
+                time_s=float(g.meta["time_s"]),
+                time_ratio=extra_ratio(g, gold_t),
+                compute_ratio=work_ratio(gold_run(g).work, gold_work),
+            )
         rows.append(_row(setting, seed, spec, label, metrics[label], **extra))
     return rows
 

@@ -56,14 +56,12 @@ class Enrolment:
             b.original, b.task, b.x, self.num_classes, on_step, device, self.gold_store
         )
 
-    def budget(self) -> float | None:
-        """The time rule's budget: the visitor-free gold's time (its training time when it
-        is the shipped original), else the original's training time."""
+    def budget(self, device: str = "auto") -> float | None:
+        """The time rule's budget for the visitor-free gold: training.gold_budget on the
+        built-in training set (a comparable kept gold's time, else the estimate from its
+        work; not the original's recorded training time, measured in other conditions)."""
         b = self.base
-        if b.original.model.spec().get("num_classes") == self.num_classes:
-            t = b.original.meta.get("train_time_s")
-            return None if t is None else float(t)
-        return gold_budget(b.original, len(b.task.where("train")), b.task.where("train"))
+        return gold_budget(b.original, b.x, b.task.where("train"), b.store, device)
 
     def summary(self) -> dict:
         """What the report says of the visitor: who, how many clips trained and held back."""

@@ -33,7 +33,14 @@ from speechforget.evaluation.relearn import relearn
 from speechforget.models import state_hash
 from speechforget.models.base import Backbone
 from speechforget.store import Store
-from speechforget.training import Trained, check_recipe, gold_budget, load_original, retrain_gold
+from speechforget.training import (
+    Trained,
+    check_recipe,
+    gold_budget,
+    gold_run,
+    load_original,
+    retrain_gold,
+)
 
 if TYPE_CHECKING:
     from speechforget.enrol import Enrolment
@@ -86,11 +93,11 @@ class Context:
             replica=replica,
         )
 
-    def budget(self, retain: np.ndarray) -> float | None:
+    def budget(self, retain: np.ndarray, device: str = "auto") -> float | None:
         """The paper's time rule for a retain set (training.gold_budget)."""
         if self.enrolment is not None and self.enrolment.is_base_train(retain):
-            return self.enrolment.budget()
-        return gold_budget(self.original, len(self.task.where("train")), retain, self.store)
+            return self.enrolment.budget(device)
+        return gold_budget(self.original, self.x, retain, self.store, device)
 
 
 @dataclass
@@ -110,6 +117,7 @@ class Result:
     split: Split
     evals: dict[str, ModelEval] = field(default_factory=dict)
     models: dict[str, Backbone] = field(default_factory=dict)
+    # "unlearned" and "retrain": time, work (sample passes) and the conditions of the time
     runs: dict[str, RunResult] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
@@ -237,6 +245,7 @@ def _tagged(on_step: ExperimentCallback | None, which: str):
 
 def _keep_gold(res: Result, gold: Trained) -> None:
     res.models["retrain"], res.times["retrain"] = gold.model, gold.meta["time_s"]
+    res.runs["retrain"] = gold_run(gold)  # its work and the conditions of its time
 
 
 def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Result:
@@ -246,11 +255,13 @@ def unlearn_step(res: Result, on_step: ExperimentCallback | None = None) -> Resu
     cfg, ctx, split = res.config, res.ctx, res.split
     is_gold = yields_gold(cfg.method)
     which = "retrain" if is_gold else "unlearned"
-    model, run = run_unlearning(cfg, ctx, split, ctx.budget(split.retain), _tagged(on_step, which))
+    budget = ctx.budget(split.retain, cfg.device)
+    model, run = run_unlearning(cfg, ctx, split, budget, _tagged(on_step, which))
     res.models["unlearned"], res.runs["unlearned"] = model, run
     res.times["unlearned"], res.stopped = run.time_s, run.stopped
     if is_gold and not run.stopped:
         res.models["retrain"], res.times["retrain"] = model, run.time_s
+        res.runs["retrain"] = run
     if "original" not in res.evals:
         res.evals["original"] = evaluate(ctx.original.model, ctx, split, cfg.seed, cfg.device)
     if not res.stopped:

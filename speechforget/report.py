@@ -7,7 +7,8 @@ command line prints and the app's metrics table shows are defined here, once.
     write(report, "report.json")
 
 `models.{original,unlearned,retrain}` hold the metrics of `evaluation.model_metrics`
-as fractions 0..1 (plus `time_s`); `gap_to_retrain` is |unlearned - gold| per metric.
+as fractions 0..1 (plus `time_s`); `gap_to_retrain` is |unlearned - gold| per metric;
+`compute_ratio`, `work` and `timing` the cost against the gold's (speechforget.cost).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from speechforget import cost
 from speechforget.evaluation import GAP_METRICS, attack_positions, audit, gap_to_retrain
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ ROWS = (
     Row("added_forget_member", "your training clips: membership", "frac", "= gold"),
 )
 TIME_ROW = Row("time_s", "wall time (s)", "s", "unlearned ≪ gold")
+WORK_ROW = Row("work", f"work ({cost.UNIT})", "n", "unlearned ≪ gold")
 AVG_LABEL = "avg |gap| (Dt, Df, Dr, MIA)"
 # (report key, column title) of the printed summary; the app's headers are below
 SUMMARY_COLUMNS = (
@@ -113,6 +116,7 @@ def build(res: Result) -> dict:
     if t_u is not None and t_g:
         out["time_ratio"] = round(t_u / t_g, 4)
         out["budget_hit"] = bool(run.budget_hit) if run else False
+    out.update(cost.section(res.runs))  # compute_ratio, work, timing (speechforget.cost)
     if "unlearned" in res.models:
         out["unlearned_model_spec"] = res.models["unlearned"].spec()
     _audit(res, models, out)
@@ -214,12 +218,15 @@ def clean(value: Any) -> float | None:
 
 
 def fmt(value: Any, unit: str) -> str:
-    """A metric as shown: '-' when undefined, percentages with one decimal."""
+    """A metric as shown: '-' when undefined, percentages with one decimal, counts ("n")
+    with thousands separators."""
     value = clean(value)
     if value is None:
         return "-"
     if unit == "%":
         return f"{100 * value:.1f}"
+    if unit == "n":
+        return f"{value:,.0f}"
     return f"{value:.1f}" if unit == "s" else f"{value:.3f}"
 
 
@@ -240,7 +247,9 @@ def _gap_cell(models: Mapping, key: str, unit: str) -> str:
     return fmt(None if u is None or g is None else abs(u - g), unit)
 
 
-def _table(models: Mapping, columns: list[tuple[str, str]], has_gap: bool) -> list[str]:
+def _table(
+    models: Mapping, columns: list[tuple[str, str]], has_gap: bool, work: Mapping
+) -> list[str]:
     header = ["metric".ljust(34)] + [title.rjust(16) for _, title in columns]
     header += ["|gap|".rjust(9)] if has_gap else []
     lines = ["".join(header), "-" * len("".join(header))]
@@ -254,6 +263,9 @@ def _table(models: Mapping, columns: list[tuple[str, str]], has_gap: bool) -> li
     times = [clean(models[m].get("time_s")) for m, _ in columns]
     if any(t is not None for t in times):
         lines.append("".join([TIME_ROW.label.ljust(34)] + [fmt(t, "s").rjust(16) for t in times]))
+    units = [(work.get(m) or {}).get("units") for m, _ in columns]
+    if any(u is not None for u in units):
+        lines.append("".join([WORK_ROW.label.ljust(34)] + [fmt(u, "n").rjust(16) for u in units]))
     return lines
 
 
@@ -294,13 +306,21 @@ def summary(report: Mapping) -> str:
     lines: list[str] = []
     if report.get("config"):
         lines += textwrap.wrap("config: " + "  ".join(_flatten(report["config"])), width=100)
-    lines += _table(models, columns, has_gap) + [""]
+    lines += _table(models, columns, has_gap, report.get("work") or {}) + [""]
     if has_gap:
         t_u, t_r = clean(models["unlearned"].get("time_s")), clean(models["retrain"].get("time_s"))
         if t_u is not None and t_r:
+            note = cost.time_note((report.get("timing") or {}).get("retrain"))
             lines.append(
                 f"time ratio unlearned/retrain: {t_u / t_r:.2f} (much less than 1 is the point)"
+                + (f"; gold time {note}" if note else "")
             )
+        if report.get("compute_ratio") is not None:
+            lines.append(
+                f"compute ratio unlearned/retrain: {report['compute_ratio']:.2f} (work in "
+                f"{cost.UNIT}; does not depend on load)"
+            )
+        lines += textwrap.wrap(cost.speed_verdict(report), width=100)
         gaps = report.get("gap_to_retrain") or gap_to_retrain(
             models["unlearned"], models["retrain"]
         )
@@ -323,9 +343,12 @@ def table_rows(report: Mapping, gold_pending: bool = False) -> list[list[str]]:
     """Rows of the app's metrics table (TABLE_HEADERS) from a report dict; rows no model
     defines (e.g. forgotten-class accuracy under sample unlearning) are left out."""
     models = report.get("models", {})
+    work = {m: ((report.get("work") or {}).get(m) or {}).get("units") for m in MODELS}
     rows = []
-    for row in (*(r for r in ROWS if r.in_app), TIME_ROW):
+    for row in (*(r for r in ROWS if r.in_app), TIME_ROW, WORK_ROW):
         vals = [models.get(m, {}).get(row.key) for m in MODELS]
+        if row is WORK_ROW:
+            vals = [work.get(m) for m in MODELS]
         if all(v is None for v in vals) and row.key not in ("mia", "forget_acc", "time_s"):
             continue
         cells = [fmt(v, row.unit) for v in vals]
@@ -334,7 +357,12 @@ def table_rows(report: Mapping, gold_pending: bool = False) -> list[list[str]]:
         if gold_pending:
             gap = PENDING
         elif row is TIME_ROW:
-            gap = "-" if vals[1] is None or not vals[2] else f"ratio {vals[1] / vals[2]:.2f}"
+            gap = _time_gap(report, vals)
+            note = cost.time_note((report.get("timing") or {}).get("retrain"))
+            cells[2] += f" ({note})" if note and vals[2] is not None else ""
+        elif row is WORK_ROW:
+            c = report.get("compute_ratio")
+            gap = "-" if c is None else f"ratio {c:.2f}"
         else:
             u, g = clean(vals[1]), clean(vals[2])
             gap = fmt(None if u is None or g is None else abs(u - g), row.unit)
@@ -342,3 +370,10 @@ def table_rows(report: Mapping, gold_pending: bool = False) -> list[list[str]]:
     avg = (report.get("gap_to_retrain") or {}).get("avg")
     rows.append([AVG_LABEL, "", "", "", PENDING if gold_pending else fmt(avg, "%"), "0"])
     return rows
+
+
+def _time_gap(report: Mapping, vals: list) -> str:
+    """The time row's gap cell: the wall-clock ratio and the compute ratio beside it."""
+    wall = "-" if vals[1] is None or not vals[2] else f"{vals[1] / vals[2]:.2f}"
+    c = report.get("compute_ratio")
+    return f"wall {wall} · compute {'-' if c is None else f'{c:.2f}'}"

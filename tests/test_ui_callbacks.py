@@ -118,6 +118,8 @@ def test_gold_fills_in_gaps_and_downloads(finished, app):
     by_name = {r[0]: r for r in rows}
     assert by_name["Dt accuracy (test)"][3] not in ("-", views.PENDING)
     assert by_name["avg |gap| (Dt, Df, Dr, MIA)"][4] not in ("-", views.PENDING)
+    assert "compute" in by_name["wall time (s)"][4]  # the compute ratio beside the wall clock's
+    assert "Speed: compute ratio" in last(gold, "status")
     confusion = last(gold, "confusion")
     assert sum(1 for t in confusion.data if t.type == "heatmap") == 3  # original, unlearned, gold
     report = json.loads(open(last(gold, "report")["value"]).read())

@@ -8,6 +8,8 @@ budget and emits the per-step log that the UI turns into live curves.
     device.py   resolve_device, autocast (bf16 on CUDA), predict
     loop.py     StepLog, RunResult, make_optimizer, Loop (clipping, budget, step log)
     train.py    fit, unlearn, train_steps, accumulate_gradients
+    work.py     Work, WorkMeter: a run's sample passes (a cost that does not depend on load)
+    conditions.py   the conditions a wall time was measured under; was it contended?
 """
 
 from speechforget.engine.device import autocast, predict, resolve_device
@@ -30,12 +32,15 @@ from speechforget.engine.train import (
     train_steps,
     unlearn,
 )
+from speechforget.engine.work import Work, WorkMeter, split_shares
 
 __all__ = [
     "Loop",
     "RunResult",
     "StepCallback",
     "StepLog",
+    "Work",
+    "WorkMeter",
     "accumulate_gradients",
     "autocast",
     "batches",
@@ -46,6 +51,7 @@ __all__ = [
     "predict",
     "resolve_device",
     "seeded",
+    "split_shares",
     "train_frozen_norm",
     "train_steps",
     "unlearn",

@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
+from speechforget.engine.conditions import Probe
 from speechforget.engine.device import resolve_device
+from speechforget.engine.work import Work, WorkMeter, warm_up_flop_counter
 
 
 @dataclass
@@ -52,6 +54,10 @@ class RunResult:
     # a loss became inf/nan: the run stopped before stepping on it (on CUDA, where losses
     # are read back SYNC_EVERY steps at a time, at the next read: the model may hold NaNs)
     diverged: bool = False
+    # the sample passes it made (engine.work; None: unknown, e.g. a kept gold without them)
+    work: Work | None = None
+    # engine.conditions.Conditions.to_dict() of its wall time: device, threads, contended...
+    conditions: dict | None = None
 
 
 def make_optimizer(
@@ -75,10 +81,13 @@ def warm_up() -> None:
     2 CPU cores), which would otherwise land in whichever run comes first, gold retrain or
     unlearning. Called once per loaded model by pipeline.prepare; cheap after the first."""
     make_optimizer([nn.Parameter(torch.zeros(1))], lr=1e-3, weight_decay=0.0)
+    warm_up_flop_counter()  # loss matching measures its frozen prefix's share of the FLOPs
 
 
 class Loop:
-    """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log.
+    """Shared bookkeeping for fit and unlearn: device, clipping, budget, step log, and the
+    run's cost: its work (`meter` watches the model; a method watches its teachers) and the
+    conditions its wall time was measured under (engine.conditions).
 
     On CUDA the logged losses (and whether each step's objective was finite) stay on
     the device and are read SYNC_EVERY steps at a time (one host sync instead of one
@@ -99,6 +108,9 @@ class Loop:
         self.device = resolve_device(cfg.device)
         self.total_steps = total_steps
         self.result = RunResult()
+        self.meter = WorkMeter()
+        self.meter.watch(model)
+        self.probe = Probe(self.device)
         self.t0 = time.perf_counter()
         self._pending: list[tuple] = []  # steps logged but not yet read back (CUDA)
         self.deferred = defer_reads(self.device)  # read losses back in bursts, not per step
@@ -175,6 +187,8 @@ class Loop:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.result.time_s = self.elapsed()
+        self.result.work = self.meter.close()
+        self.result.conditions = self.probe.stop().to_dict()
         self.model.eval()
         return self.result
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
+from speechforget.engine.conditions import RUNS
 from speechforget.engine.device import autocast
 from speechforget.engine.loop import Loop, RunResult, StepCallback, make_optimizer
 
@@ -66,7 +67,7 @@ def fit(
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Train `model` in place with cross-entropy on (x, y); see _fit."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _fit(model, x, y, cfg, on_step)
 
 
@@ -117,7 +118,7 @@ def train_steps(
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Fine-tune `model` in place for max(checkpoints) steps; see _train_steps."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _train_steps(model, x, y, idx, checkpoints, cfg, on_checkpoint, on_step)
 
 
@@ -157,7 +158,8 @@ def _train_steps(
     loss_fn = nn.CrossEntropyLoss()
     for step in range(marks[-1] + 1):
         if step in marks:
-            on_checkpoint(step)
+            with loop.meter.paused():  # an evaluation, not training work
+                on_checkpoint(step)
         if step == marks[-1]:
             break
         train_frozen_norm(model)  # again each step: predict() in a checkpoint resets the modes
@@ -178,7 +180,7 @@ def unlearn(
     model: nn.Module, method, data, cfg: TrainConfig, on_step: StepCallback | None = None
 ) -> RunResult:
     """Run an unlearning method with torch's global generator seeded; see _unlearn."""
-    with seeded(cfg.seed):
+    with seeded(cfg.seed), RUNS.scope():
         return _unlearn(model, method, data, cfg, on_step)
 
 
@@ -191,9 +193,12 @@ def _unlearn(
     cfg: lr, weight decay, clipping, seed (batch order, random labels, teachers),
     device and the time budget; the number of steps is the method's. Each step
     logs the plain means of the forget and retain losses; setup (teachers, masks)
-    counts in the run time. A non-finite loss stops the run before it is stepped on.
+    counts in the run time and in its work (the loop's meter watches the model, and the
+    method its teachers through `method.meter`). A non-finite loss stops the run before it
+    is stepped on.
     """
     loop = Loop(model, cfg, method.total_steps(data), on_step)
+    method.meter = loop.meter
     model.to(loop.device)
     method.train_mode(model)  # train(), batch-norm statistics frozen unless the method says not
     data = data.to(loop.device)

@@ -98,6 +98,7 @@ class BadTeaching(Method):
         device = data.x.device
         self.good = frozen_copy(model)
         self.bad = incompetent_teacher(model, gen).to(device)
+        self.watch(self.good), self.watch(self.bad)  # their forwards count in the run's work
         n = math.ceil(self.cfg.retain_fraction * len(data.retain))
         self.subset = data.retain[torch.randperm(len(data.retain), generator=gen)[:n]]
         # both teachers are frozen and the inputs fixed: their logits are computed once

@@ -6,7 +6,9 @@ which phase) and `loss` (per-sample losses of its forget and retain terms).
 Optional hooks: `setup` (teachers, masks, random labels), `after_backward`
 (gradient masks), `after_step` (restore frozen weights). The engine
 (speechforget.engine.unlearn) owns the loop: device, optimiser, clipping, time
-budget and the step log.
+budget, the step log and the run's work (sample passes, engine/work.py): it counts
+the model's passes; a method that runs another module (a teacher, part of the model)
+calls `self.watch(module, share)` before running it.
 
     f' = argmin  forget_weight * mean(l_f(Df batch)) + retain_weight * mean(l_r(Dr batch))
 
@@ -24,6 +26,7 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
+from speechforget.engine import WorkMeter
 
 
 def setting(default: Any, help: str, **meta: Any) -> Any:
@@ -141,6 +144,8 @@ class Method:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sample": {}, "class": {}}
     # the method's result is the gold retrain itself (no losses of its own to re-weight)
     yields_gold: ClassVar[bool] = False
+    # the run's work meter, set by the engine for the run (None outside one)
+    meter: WorkMeter | None = None
 
     def __init__(self, cfg: UnlearnConfig | None = None) -> None:
         self.cfg = cfg if cfg is not None else self.Config()
@@ -182,6 +187,21 @@ class Method:
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         """Before the first step (teachers, masks, labels). Counted in the run time."""
+
+    def watch(self, module: nn.Module, share: float = 1.0) -> None:
+        """Count `module`'s passes in the run's work, each clip as `share` of a pass through
+        the whole model (a teacher: 1; a part of the model: engine.split_shares). The engine
+        already counts the model's own passes: watch only modules called directly."""
+        if self.meter is not None:
+            self.meter.watch(module, share)
+
+    def watch_split(
+        self, model: nn.Module, k: int, x1: torch.Tensor
+    ) -> tuple[nn.Module, nn.Module]:
+        """model.split(k) as (prefix, rest), each watched with its share of the model's
+        forward FLOPs (measured on one input x1 (1, ...)): a frozen prefix whose outputs are
+        computed once counts once."""
+        return model.split(k) if self.meter is None else self.meter.watch_split(model, k, x1)
 
     def trainable(self, model: nn.Module) -> list[nn.Parameter]:
         """The parameters the optimiser updates."""

@@ -115,12 +115,18 @@ def margin_of_loss(loss: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def frozen_prefix_outputs(
-    model: Backbone, x: torch.Tensor, rows: torch.Tensor, k: int, batch_size: int = 256
+    model: Backbone,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    k: int,
+    batch_size: int = 256,
+    parts: tuple[nn.Module, nn.Module] | None = None,
 ) -> tuple[nn.Module, torch.Tensor]:
     """Freeze the model's first k blocks and run them once over x[rows]: (the rest of the
     model, (M, ...) prefix outputs with zeros on the other rows). The prefix is fixed,
-    so its outputs are the same at every step."""
-    prefix, rest = model.split(k)
+    so its outputs are the same at every step. parts: model.split(k) made by the caller
+    (Method.watch_split: their passes counted in the run's work)."""
+    prefix, rest = parts or model.split(k)
     for p in prefix.parameters():
         p.requires_grad_(False)
     was = prefix.training
@@ -196,7 +202,9 @@ class LossMatch(ForgetPaired):
         self.rest, self.h = model, data.x
         if self.cfg.frozen_blocks and model.splittable:
             rows = torch.cat([data.forget, self.pool, self.ref]).to(dev)
-            self.rest, self.h = frozen_prefix_outputs(model, data.x, rows, self.cfg.frozen_blocks)
+            k = self.cfg.frozen_blocks
+            parts = self.watch_split(model, k, data.x[rows[:1]])  # the prefix counts once
+            self.rest, self.h = frozen_prefix_outputs(model, data.x, rows, k, parts=parts)
         fx = data.forget.to(dev)
         self.orig_forget = ce(self._logits(fx), data.y[fx].cpu())
         self.m_star = torch.zeros(len(data.x), device=dev)

@@ -6,12 +6,13 @@ is held to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from speechforget.engine import RunResult
 from speechforget.methods.base import Method, setting
 from speechforget.models.base import Backbone
+from speechforget.training.gold import gold_run
 
 
 @dataclass
@@ -35,8 +36,6 @@ class Retrain(Method):
         gold = ctx.retrain_gold(split.retain, on_step, device, use_cache=self.cfg.use_cache)
         if gold.meta.get("stopped"):
             return gold.model, gold.run
-        # the gold's time as kept with it (a later run that loads it reports the same)
-        time_s = float(gold.meta["time_s"] or 0.0)
-        return gold.model, replace(gold.run, time_s=time_s) if gold.run else RunResult(
-            time_s=time_s
-        )
+        # the gold's time, work and conditions as kept with it (a later run that loads it
+        # reports the same)
+        return gold.model, gold_run(gold)

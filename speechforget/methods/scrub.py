@@ -60,6 +60,7 @@ class Scrub(Method):
 
     def setup(self, model: nn.Module, data: UnlearnData, gen: torch.Generator) -> None:
         self.teacher = frozen_copy(model)
+        self.watch(self.teacher)  # its forwards count in the run's work
 
     def _min_batches(self, data: UnlearnData) -> int:
         n = math.ceil(self.cfg.retain_fraction * len(data.retain))

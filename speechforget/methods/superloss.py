@@ -100,6 +100,14 @@ class WithSuperLoss(Method):
             "retain": RunningMean(self.sl.sl_momentum),
         }
 
+    @property
+    def meter(self):  # the engine sets it on the wrapper; the inner method watches with it
+        return self.inner.meter
+
+    @meter.setter
+    def meter(self, value) -> None:
+        self.inner.meter = value
+
     def train_config(self, *args, **kwargs):
         return self.inner.train_config(*args, **kwargs)
 

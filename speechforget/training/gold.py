@@ -1,7 +1,14 @@
 """The gold standard: retrain from scratch on the retain set with the original's recipe and
 initialisation. This is the one entry point the pipeline, the bench and the `retrain`
 method use; results are kept in the store under `gold/`, keyed by what a gold retrain
-depends on (spec, recipe, data, task, retain set), so a forget set is retrained once.
+depends on (spec, recipe, data, task, retain set) and by the conditions its time is
+measured under (device type, torch's thread count), so a forget set is retrained once per
+condition and a wall time is only compared with one measured alike.
+
+A kept gold's meta holds its time (`time_s`), its work (`work`: sample passes, see
+engine/work.py) and the conditions of its time (`conditions`: engine/conditions.py, with
+`contended` when other work competed). `gold_run` turns any gold into the RunResult the
+report reads, its `conditions["source"]` saying where the time comes from.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import copy
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +25,17 @@ import torch
 
 from speechforget.config import TrainConfig
 from speechforget.data.dataset import TaskData
-from speechforget.engine import StepCallback, StepLog
+from speechforget.engine import RunResult, StepCallback, StepLog, Work, resolve_device
+from speechforget.engine.conditions import timing_key
 from speechforget.models import build_model, load_checkpoint, save_checkpoint
 from speechforget.store import Store
 from speechforget.training.recipe import Trained, train_model
 
 KEPT = ("task", "backbone", "class_names", "recipe", "data_checksum")
-# gold retrains shipped with the app (the built-in data's visitor-free speaker gold), by key;
-# they are found after the store and labelled with the time measured when they were made
+# gold retrains shipped with the app (the built-in data's visitor-free speaker gold), found
+# after the store by the key without conditions (device=None: weights made on one machine
+# serve every machine), or by the full key; their time was measured when they were made
+# (meta "made"), so a run compares its work with theirs, not its time
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "golds"
 
 
@@ -38,9 +49,13 @@ def replica_recipe(recipe: dict, replica: int = 0) -> dict:
     return {**recipe, "seed": int(recipe.get("seed", 0)) + replica}
 
 
-def gold_key(original: Trained, retain: np.ndarray, replica: int = 0) -> str:
+def gold_key(
+    original: Trained, retain: np.ndarray, device: str | None = "auto", replica: int = 0
+) -> str:
     """What a gold retrain depends on: model spec, recipe (its seed moved for a replica),
-    data, task and retain set."""
+    data, task and retain set, and the conditions of its time: device type and torch's
+    intra-op thread count (so that golds timed on CPU and CUDA, or with 2 and 16 threads,
+    are not mixed). device=None leaves the conditions out (the key of the shipped golds)."""
     meta = original.meta
     key = {
         "spec": original.model.spec(),
@@ -48,29 +63,75 @@ def gold_key(original: Trained, retain: np.ndarray, replica: int = 0) -> str:
     }
     if replica:
         key["recipe"] = replica_recipe(meta.get("recipe") or {}, replica)
+    if device is not None:
+        key["timing"] = timing_key(resolve_device(device))
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.sort(retain)).tobytes())
     return h.hexdigest()[:20]
 
 
 def cached_gold(
-    original: Trained, retain: np.ndarray, store: Store | None = None, replica: int = 0
+    original: Trained,
+    retain: np.ndarray,
+    store: Store | None = None,
+    device: str = "auto",
+    replica: int = 0,
 ) -> dict | None:
-    """The metadata of a kept (or shipped) gold retrain for this retain set, or None."""
-    path = _kept_path(original, retain, store, replica)
-    return None if path is None else json.loads(path.with_suffix(".json").read_text())
+    """The metadata of a kept (or shipped: "shipped" True) gold retrain for this retain set
+    and these conditions, or None."""
+    path = _kept_path(original, retain, store, device, replica)
+    if path is None:
+        return None
+    meta = json.loads(path.with_suffix(".json").read_text())
+    return {**meta, "shipped": True} if path.parent == SHIPPED else meta
 
 
 def _kept_path(
-    original: Trained, retain: np.ndarray, store: Store | None, replica: int = 0
+    original: Trained,
+    retain: np.ndarray,
+    store: Store | None,
+    device: str = "auto",
+    replica: int = 0,
 ) -> Path | None:
     """<folder>/<key> of the gold for this retain set in the store, else among the shipped
-    golds; None when neither has it."""
-    key = gold_key(original, retain, replica)
-    for path in (Store.of(store).path("gold", key), SHIPPED / key):
+    golds (full key, then the key without conditions); None when neither has it."""
+    key = gold_key(original, retain, device, replica)
+    bare = gold_key(original, retain, None, replica)
+    for path in (Store.of(store).path("gold", key), SHIPPED / key, SHIPPED / bare):
         if path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
             return path
     return None
+
+
+def gold_work(meta: dict) -> Work | None:
+    """A gold's work: as counted when it was trained, else from its recipe (fit passes over
+    every retain clip once per epoch, forward and backward: exact for a kept gold, which
+    never stopped early); None when neither is known (no recipe, or a time budget in it)."""
+    if meta.get("work"):
+        return Work.from_dict(meta["work"])
+    recipe, n = meta.get("recipe") or {}, meta.get("n_retain")
+    if not recipe.get("epochs") or n is None or recipe.get("time_budget_s") is not None:
+        return None
+    passes = float(recipe["epochs"]) * int(n)
+    return Work(forward=passes, backward=passes)
+
+
+def gold_run(gold: Trained) -> RunResult:
+    """The gold's cost as the report reads it: time, work (gold_work) and the conditions of
+    its time, with conditions["source"] one of "retrained now", "kept" (an earlier retrain
+    under the same conditions), "shipped" (made elsewhere: meta "made") or "reused original"
+    (the original's training time, measured when it was trained)."""
+    meta = gold.meta
+    if gold.run is not None and not meta.get("reused"):
+        cond = {**(gold.run.conditions or {}), "source": "retrained now"}
+        return replace(gold.run, time_s=float(meta["time_s"]), conditions=cond)
+    if meta.get("reused"):
+        cond = {"source": "reused original", "contended": None}
+    elif meta.get("shipped"):
+        cond = {"source": "shipped", "made": meta.get("made"), "contended": None}
+    else:
+        cond = {"contended": None, **(meta.get("conditions") or {}), "source": "kept"}
+    return RunResult(time_s=float(meta.get("time_s") or 0.0), work=gold_work(meta), conditions=cond)
 
 
 def _replay_cached(meta: dict, on_step: StepCallback | None) -> None:
@@ -104,15 +165,17 @@ def retrain_gold(
     """Retrain from scratch on the retain clips with the original's recipe and init
     (replica k > 0: the recipe with seed + k, see replica_recipe).
 
-    Kept per (spec, recipe, data, retain set); the kept meta holds the time it took,
-    which is the budget unlearning methods are held to (training/budget.py)."""
+    Kept per (spec, recipe, data, retain set, device type, thread count); the kept meta
+    holds the time it took, its work and the conditions of that time: when they show no
+    other work competing, the time is the budget unlearning methods are held to
+    (training/budget.py)."""
     store = Store.of(store)
-    path = store.path("gold", gold_key(original, retain, replica))
-    kept = _kept_path(original, retain, store, replica) if use_cache else None
+    path = store.path("gold", gold_key(original, retain, device, replica))
+    kept = _kept_path(original, retain, store, device, replica) if use_cache else None
     if kept is not None:
         model, meta = load_checkpoint(kept)
         _replay_cached(meta, on_step)
-        return Trained(model, meta)
+        return Trained(model, {**meta, "shipped": True} if kept.parent == SHIPPED else meta)
     recipe = TrainConfig(**{**replica_recipe(original.meta["recipe"], replica), "device": device})
     t0 = time.perf_counter()
     y = torch.from_numpy(task.y[retain])
@@ -124,6 +187,8 @@ def retrain_gold(
         "time_s": round(time.perf_counter() - t0, 3),
         "n_retain": int(len(retain)),
         "replica": int(replica),
+        "work": run.work.to_dict() if run.work else None,
+        "conditions": run.conditions,  # device, threads, cpu_share, ..., contended
         "history": [h.to_dict() for h in run.history],
     }
     if use_cache:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from speechforget import report, viz
+from speechforget import cost, report, viz
 from speechforget.runview import RunView
 from speechforget.viz.style import empty_figure
 
@@ -36,9 +36,11 @@ RUN_HEADERS = [
     "avg |gap|",
     "time (s)",
     "time / gold",
+    "work / gold",
 ]
 MIA_NOTE = report.MIA_NOTE
 metrics_rows = report.table_rows
+speed_verdict = cost.speed_verdict  # compute ratio first: work does not depend on load
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def run_row(n: int, rep: dict, gold_pending: bool) -> list:
         PENDING if gold_pending else report.fmt(avg, "%"),
         report.fmt(u.get("time_s"), "s"),
         PENDING if gold_pending else ("-" if ratio is None else f"{ratio:.2f}"),
+        PENDING if gold_pending else report.fmt(rep.get("compute_ratio"), "frac"),
     ]
 
 
