@@ -12,18 +12,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from speechforget.noisefloor import PATH, from_bench_summary  # noqa: E402
+from speechforget.bench_report import noise_floor  # noqa: E402
+from speechforget.noisefloor import PATH  # noqa: E402
 
 
 def main(paths: list[str]) -> int:
     table: dict = {}
     for p in paths:
         data = json.loads(Path(p).read_text())
-        floor = from_bench_summary(data["summary"], data)
+        floor = noise_floor(data["summary"], data)
         cfg = data["config"]
         if floor is None:
             print(f"{p}: no gold-vs-gold rows (run the bench with --golds 2 or more)")
             continue
+        # the data the bench ran on: the shipped original's (the bench uses it)
+        original = json.loads((Path(PATH).parent / f"cnn_{cfg['task']}.json").read_text())
+        floor["data_checksum"] = original.get("data_checksum")
         table.setdefault(cfg["task"], {})[cfg["mode"]] = floor
         print(
             f"{cfg['task']} {cfg['mode']}: "

@@ -249,3 +249,21 @@ def write_outputs(
         fig = bench_figure(summary, title=f"{info['config']['task']} · {info['config']['mode']}")
         fig.write_html(paths["html"], include_plotlyjs=True)
     return paths
+
+
+def noise_floor(summary: list[dict], info: dict) -> dict | None:
+    """The floor of one bench (its summary and info, as in results.json) for the app
+    (speechforget.noisefloor): the gold-vs-gold row, pooled over settings."""
+    rows = [r for r in summary if r["model"] == NOISE_ROW]
+    row = next((r for r in rows if r["setting"] == "all"), rows[0] if rows else None)
+    if row is None:
+        return None
+    cfg = info["config"]
+    return {
+        "utility": row["gap_utility"],
+        "forgetting": row["gap_forgetting"],
+        "avg": row["gap_avg"],
+        "k": cfg.get("golds"),
+        "sets": len(cfg["seeds"]) * (len(cfg["ratios"]) if cfg["mode"] == "sample" else 1),
+        "source": info.get("command", ""),
+    }

@@ -1,7 +1,7 @@
 """The gold's own noise measured by the bench, for the app: a run in the app retrains one
 gold, so the gap between golds for its setting comes from the bench tables
 (docs/results/*.json, several seeded golds per forget set), kept in
-assets/noise_floor.json by scripts/make_noise_floor.py and labelled as such.
+assets/noise_floor.json by scripts/make_noise_floor.py (bench_report.noise_floor) and labelled as such.
 
     floor = bench_floor("kws", "class")   # {"utility", "forgetting", "avg", "k", "sets", "source"}
 """
@@ -27,25 +27,6 @@ def _table() -> dict:
 def bench_floor(task: str, mode: str) -> dict | None:
     """The bench's gold-vs-gold gaps (fractions) for task x mode, None when not measured."""
     return _table().get(task, {}).get(mode)
-
-
-def from_bench_summary(summary: list[dict], info: dict) -> dict | None:
-    """The floor of one bench's results.json: the gold-vs-gold row pooled over settings."""
-    from speechforget.bench import NOISE_ROW
-
-    rows = [r for r in summary if r["model"] == NOISE_ROW]
-    row = next((r for r in rows if r["setting"] == "all"), rows[0] if rows else None)
-    if row is None:
-        return None
-    cfg = info["config"]
-    return {
-        "utility": row["gap_utility"],
-        "forgetting": row["gap_forgetting"],
-        "avg": row["gap_avg"],
-        "k": cfg.get("golds"),
-        "sets": len(cfg["seeds"]) * (len(cfg["ratios"]) if cfg["mode"] == "sample" else 1),
-        "source": info.get("command", ""),
-    }
 
 
 def within(gaps: dict, floor: dict | None) -> bool | None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speechforget import cost
+from speechforget import cost, noisefloor
+from speechforget.config import DEFAULT_BACKBONE
 from speechforget.evaluation import GAP_METRICS, attack_positions, audit, gap_to_retrain
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ ROWS = (
 TIME_ROW = Row("time_s", "wall time (s)", "s", "unlearned ≪ gold")
 WORK_ROW = Row("work", f"work ({cost.UNIT})", "n", "unlearned ≪ gold")
 AVG_LABEL = "avg |gap| (Dt, Df, Dr, MIA)"
+UTILITY_LABEL = "utility gap (Dt, Dr)"
+FORGETTING_LABEL = "forgetting gap (Df, MIA, MIA-Eff, ref. AUC)"
 # (report key, column title) of the printed summary; the app's headers are below
 SUMMARY_COLUMNS = (
     ("original", "original"),
@@ -163,6 +166,46 @@ def _audit(res: Result, models: dict, out: dict) -> None:
         }
         out["over_unlearning"] = audit.over_unlearning(u, g, floor)
         out["within_noise"] = audit.within_noise(out["gaps"], out["gold_noise"])
+        bench = _bench_noise(res)
+        if bench is not None:  # one gold here: the bench's gold-vs-gold floor for the setting
+            out["bench_noise"] = bench
+            if out["gold_noise"] is None:
+                out["within_noise"] = noisefloor.within(out["gaps"], bench)
+
+
+def _bench_noise(res: Result) -> dict | None:
+    """The bench's noise floor for this task x mode (noisefloor.py), for the built-in data
+    and backbone only (what the bench measured), never with a visitor's clips."""
+    cfg = res.config
+    if cfg.backbone != DEFAULT_BACKBONE or res.ctx.enrolment is not None:
+        return None
+    floor = noisefloor.bench_floor(cfg.task, res.split.mode)
+    same_data = floor and floor.get("data_checksum") == res.ctx.original.meta.get("data_checksum")
+    return floor if same_data else None
+
+
+def noise_verdict(report: Mapping) -> str:
+    """One sentence on the run's gaps against the gold's own noise (measured here with
+    --golds K, else the bench's for this setting), or "" without a floor."""
+    gaps, verdict = report.get("gaps") or {}, report.get("within_noise")
+    noise = report.get("gold_noise") or report.get("bench_noise")
+    if not gaps or not noise or verdict is None:
+        return ""
+    where = (
+        f"{noise['k']} seeded golds of this forget set"
+        if report.get("gold_noise")
+        else f"the bench: {noise.get('k')} seeded golds on each of {noise.get('sets')} forget sets"
+    )
+    floor = (
+        f"utility {fmt(noise.get('utility'), '%')}, forgetting {fmt(noise.get('forgetting'), '%')}"
+    )
+    mine = f"utility {fmt(gaps.get('utility'), '%')}, forgetting {fmt(gaps.get('forgetting'), '%')}"
+    if verdict:
+        return (
+            f"Indistinguishable from retraining here: gaps {mine} points, within the gap "
+            f"between golds ({floor}; {where})."
+        )
+    return f"Gaps {mine} points, beyond the gap between golds ({floor}; {where})."
 
 
 def _history_row(h: StepLog) -> dict:
@@ -369,6 +412,12 @@ def table_rows(report: Mapping, gold_pending: bool = False) -> list[list[str]]:
         rows.append([row.label, *cells, gap, row.ideal])
     avg = (report.get("gap_to_retrain") or {}).get("avg")
     rows.append([AVG_LABEL, "", "", "", PENDING if gold_pending else fmt(avg, "%"), "0"])
+    gaps = report.get("gaps") or {}
+    noise = report.get("gold_noise") or report.get("bench_noise") or {}
+    for key, label in (("utility", UTILITY_LABEL), ("forgetting", FORGETTING_LABEL)):
+        floor = fmt(noise.get(key), "%") if noise else "-"
+        value = PENDING if gold_pending else fmt(gaps.get(key), "%")
+        rows.append([label, "", "", "", value, f"≤ gold vs gold ({floor})"])
     return rows
 
 

@@ -225,7 +225,8 @@ class RunHandlers:
         gap = "-" if avg is None else f"{100 * avg:.1f} points"
         yield out(
             status=f"✅ **Done.** Gold retrain {view.times.get('retrain', 0):.1f} s · "
-            f"avg |gap| to gold {gap} (0 is ideal). {views.speed_verdict(view.report)} "
+            f"avg |gap| to gold {gap} (0 is ideal). {reports.noise_verdict(view.report)} "
+            f"{views.speed_verdict(view.report)} "
             "Try another method or forget set.",
             loss=views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history)),
             metrics=views.metrics_rows(view.report),
