@@ -33,9 +33,8 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
-from speechforget.evaluation.scores import gap_to_retrain
+from speechforget.evaluation.scores import MIN_AUC_SIDE, gap_to_retrain
 
-MIN_AUC_SIDE = 20  # clips per side below which an AUC is not reported (too unstable)
 FPRS = {"1pct": 0.01, "0.1pct": 0.001}
 UTILITY = ("test_acc", "retain_acc")
 FORGETTING = ("forget_acc", "mia", "mia_efficacy", "rmia_auc")
@@ -141,7 +140,7 @@ def small_set_notes(n_forget: int, n_attack_test: int) -> list[str]:
     notes = []
     if min(n_forget, n_attack_test) < MIN_AUC_SIDE:
         notes.append(
-            f"rmia_auc is not reported: {n_forget} forget and {n_attack_test} test clips to "
+            f"rmia_auc and mia_auc are not reported: {n_forget} forget and {n_attack_test} test clips to "
             f"compare, fewer than {MIN_AUC_SIDE} on a side give no stable AUC"
         )
     for k, f in FPRS.items():
