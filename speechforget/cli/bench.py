@@ -57,7 +57,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="override a method setting: key=value (every method that has it) or "
         "method.key=value (one method); repeatable",
     )
-    p.add_argument("--out", required=True, help="folder for results.csv/.json/.md/.html")
+    p.add_argument(
+        "--out", help="folder for results.csv/.json/.md/.html and the finished cells (cells/)"
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one task after another here; ray: Ray tasks (README, Scaling out)",
+    )
+    p.add_argument(
+        "--address", help="ray: join this cluster (HOST:PORT or auto); default: a local one"
+    )
+    p.add_argument("--num-cpus", type=int, help="ray, local instance: CPUs it may use")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="ray: torch threads (and Ray CPUs) per task; default: this process's torch threads",
+    )
+    p.add_argument(
+        "--retries", type=int, default=1, help="tries after a cell's first failure (default 1)"
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="rebuild DIR/results.* from DIR/cells without running anything",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("paper",),
+        help="paper: ratios 1..10 and class mode, seeds 10-14, every method and its +sl variant",
+    )
+    p.add_argument("--backbones", help="--protocol paper: comma-separated backbones")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the grid's size and a device-hours estimate from a measured step time",
+    )
     p.add_argument(
         "--backbone", default=DEFAULT_BACKBONE, help="cnn (built-in) or a transformer backbone"
     )
@@ -77,7 +113,12 @@ def _numbers(text: str, cast, what: str) -> tuple:
 
 def command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run (for results.md)."""
-    parts = ["python", "-m", "speechforget", "bench", "--task", args.task, "--mode", args.mode]
+    parts = ["python", "-m", "speechforget", "bench", "--task", args.task]
+    if getattr(args, "protocol", None) == "paper":
+        parts += ["--protocol", "paper", "--backbones", args.backbones or args.backbone]
+        parts += ["--golds", str(args.golds), "--out", args.out]
+        return shlex.join(parts)
+    parts += ["--mode", args.mode]
     parts += (
         ["--ratios", args.ratios] if args.mode == "sample" else ["--classes", str(args.classes)]
     )
@@ -92,12 +133,11 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join([*parts, "--out", args.out])
 
 
-def main(args: argparse.Namespace) -> int:
-    from speechforget.bench import BenchConfig, parse_methods, run_bench
-    from speechforget.bench_report import markdown, write_outputs
+def _config(args: argparse.Namespace):
+    from speechforget.bench import BenchConfig, parse_methods
     from speechforget.cli.common import parse_overrides
 
-    cfg = BenchConfig(
+    return BenchConfig(
         task=args.task,
         mode=args.mode,
         ratios=_numbers(args.ratios, float, "ratios"),
@@ -111,9 +151,112 @@ def main(args: argparse.Namespace) -> int:
         backbone=args.backbone,
         data=DataConfig(source=args.data, seed=args.data_seed),
     )
-    rows, info = run_bench(cfg, progress=not args.quiet)
-    info["command"] = command_line(args)
-    paths = write_outputs(rows, info, args.out, figure=not args.no_figure)
-    print(markdown(rows, info))
-    print("written: " + ", ".join(str(p) for p in paths.values()))
-    return 0
+
+
+def _groups(args: argparse.Namespace) -> list[tuple[str, list]]:
+    """(results sub-folder, configs pooled in its tables): one plain bench, or the preset's
+    sections."""
+    cfg = _config(args)
+    if args.protocol != "paper":
+        return [("", [cfg])]
+    from speechforget.paper import paper_configs
+
+    backbones = [b.strip() for b in (args.backbones or args.backbone).split(",") if b.strip()]
+    return paper_configs(cfg, backbones)
+
+
+def _sections(groups, factory, command: str) -> list[dict]:
+    """The manifest's sections: each one's info (as run_bench's) and its tasks' keys."""
+    import dataclasses
+
+    from speechforget.bench import all_methods
+    from speechforget.grid import plan_grid
+
+    out = []
+    for name, cfgs in groups:
+        cfg = cfgs[0]
+        ctx = factory(cfg)
+        backbones = [c.backbone for c in cfgs]
+        conf = {**dataclasses.asdict(cfg), "methods": list(cfg.methods or all_methods())}
+        if len(backbones) > 1:
+            conf["backbone"] = ", ".join(backbones) + " (pooled)"
+        info = {
+            "config": conf,
+            "original": ctx.original.meta.get("metrics"),
+            "n_clips": len(ctx.task),
+            "command": command,
+        }
+        keys = [t.key for t in plan_grid(cfgs, lambda c: factory(c).task)]
+        out.append({"name": name, "info": info, "keys": keys, "backbones": backbones})
+    return out
+
+
+def report(out, quiet: bool = False, figure: bool = True) -> int:
+    """Rebuild the results files of every section of `out` from its cell store; 1 when a
+    cell failed or has not run."""
+    from pathlib import Path
+
+    from speechforget.bench_report import markdown, write_outputs
+    from speechforget.grid import collect
+
+    out = Path(out)
+    bad = 0
+    for sec, rows, missing in collect(out):
+        where = out / sec["name"]
+        if rows:
+            paths = write_outputs(rows, sec["info"], where, figure=figure)
+            if not quiet:
+                print(markdown(rows, sec["info"]))
+            print("written: " + ", ".join(str(p) for p in paths.values()))
+        for rec in missing:
+            bad += 1
+            print(f"not finished: {rec['key']}: {rec.get('status')}: {rec.get('error', '')}")
+    if bad:
+        print(f"{bad} cell(s) failed or not run; rerun the same command to run them again")
+    return 1 if bad else 0
+
+
+def main(args: argparse.Namespace) -> int:
+    from speechforget.executor import ContextFactory, run_grid
+
+    if args.report:
+        return report(args.report, quiet=args.quiet, figure=not args.no_figure)
+    groups = _groups(args)
+    if args.dry_run:
+        from speechforget.data import load_source
+        from speechforget.paper import dry_run
+        from speechforget.store import Store
+
+        cfg = groups[0][1][0]
+        task = load_source(cfg.data, Store.default()).task(cfg.task)
+        print(dry_run(groups, len(task.where("train"))))
+        return 0
+    if not args.out:
+        raise ValueError("bench needs --out DIR (or --report DIR, or --dry-run)")
+    factory = ContextFactory()
+    sections = _sections(groups, factory, command_line(args))
+    outcome = run_grid(
+        [c for _, cfgs in groups for c in cfgs],
+        args.out,
+        executor=args.executor,
+        address=args.address,
+        retries=args.retries,
+        factory=factory,
+        threads=args.threads,
+        num_cpus=args.num_cpus,
+        sections=sections,
+        progress=None if args.quiet else _stderr,
+    )
+    print(
+        f"{outcome.ran} task(s) run, {outcome.skipped} already finished, "
+        f"{len(outcome.failed)} failed, in {outcome.wall_s:.1f} s ({args.executor})"
+    )
+    for rec in outcome.failed:
+        print(f"FAILED {rec['key']} after {rec['attempts']} tries: {rec['error']}")
+    return report(args.out, quiet=args.quiet, figure=not args.no_figure)
+
+
+def _stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
