@@ -80,8 +80,8 @@ def test_unknown_names_and_keys_list_the_valid_ones():
         METHODS.get_method("scrb")
     with pytest.raises(ValueError, match="msteps"):
         METHODS.resolve_config("scrub", "sample", {"mstep": "2"})
-    with pytest.raises(ValueError, match="sample, class"):
-        METHODS.resolve_config("scrub", "speaker")
+    with pytest.raises(ValueError, match="sample, class, speaker"):
+        METHODS.resolve_config("scrub", "speakers")
 
 
 def test_mode_defaults_then_overrides():

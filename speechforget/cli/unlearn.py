@@ -81,10 +81,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     report = reports.build(result)
-    print(reports.summary(report))
-    if args.out:
-        reports.write(report, args.out)
-        print(f"report written to {args.out}")
+    _show(reports.summary(report), report, args.out)
     if args.save_model:
         reports.write_model(result, args.save_model, report)
         print(f"unlearned model written to {args.save_model}")
@@ -93,7 +90,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _sequence(args: argparse.Namespace, cfg) -> int:
     """--forget 'a;b;...': the requests one after another (speechforget.sequence)."""
-    from speechforget import report as reports
     from speechforget import sequence
 
     if args.add_speaker or args.save_model:
@@ -105,11 +101,18 @@ def _sequence(args: argparse.Namespace, cfg) -> int:
     finally:
         progress.close()
     rep = sequence.report(seq)
-    print(sequence.summary(rep))
-    if args.out:
-        reports.write(rep, args.out)
-        print(f"report written to {args.out}")
+    _show(sequence.summary(rep), rep, args.out)
     return 0
+
+
+def _show(text: str, report: dict, out: str | None) -> None:
+    """Print a report's summary and write it as JSON when asked."""
+    from speechforget import report as reports
+
+    print(text)
+    if out:
+        reports.write(report, out)
+        print(f"report written to {out}")
 
 
 @contextlib.contextmanager
