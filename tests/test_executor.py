@@ -126,9 +126,9 @@ def test_local_grid_resumes_and_reports_a_failing_cell(tiny_ctx, tmp_path, one_t
     assert "not finished" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_ray_gives_the_local_rows(tiny_ctx, tmp_path, one_thread):
-    """A local Ray instance with 2 CPUs, started and stopped here."""
+    """A local Ray instance with 2 CPUs, started and stopped here (about 35 s on 2 quiet
+    cores: it runs by default)."""
     pytest.importorskip("ray")
     import time
 
@@ -147,3 +147,26 @@ def test_ray_gives_the_local_rows(tiny_ctx, tmp_path, one_thread):
     assert not ray.is_initialized(), "the executor stops the instance it started"
     hosts = {json.loads(p.read_text())["host"] for p in (out_r / "cells").glob("*.json")}
     assert hosts and CellStore(out_r / "cells").root.is_dir()
+
+
+def test_paper_dry_run_counts_the_grid_and_measures_a_step():
+    from speechforget.paper import dry_run, paper_configs, paper_methods
+
+    groups = paper_configs(BenchConfig(task="kws", device="cpu", golds=3), ["cnn"])
+    assert [name for name, _ in groups] == ["sample", "class"]
+    sample = groups[0][1][0]
+    assert sample.ratios == tuple(float(r) for r in range(1, 11)) and sample.seeds == (
+        10,
+        11,
+        12,
+        13,
+        14,
+    )
+    n_methods = len(paper_methods())
+    assert n_methods >= 10 and "loss_match" in paper_methods() and "finetune+sl" in paper_methods()
+    text = dry_run(groups, n_train=1000)
+    total = 5 * 10 * (1 + n_methods) + 5 * (1 + n_methods)
+    assert f"Total: {total} tasks" in text
+    step = [ln for ln in text.splitlines() if ln.strip().startswith("step time cnn")]
+    assert step and "ms per batch" in step[0], text
+    assert "device-hours" in text.splitlines()[1]
