@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from speechforget import report
+from speechforget import progress, report
 from speechforget.config import DEFAULT_BACKBONE, NO_METHOD, DataConfig, ExperimentConfig
 from speechforget.data import Split, TaskData, load_source, make_split
 from speechforget.engine import RunResult, StepLog, predict, warm_up
@@ -142,9 +142,17 @@ def _prepare_cached(
 ) -> Context:
     warm_up()  # torch's lazy imports, kept out of every timed run (gold and unlearning)
     store = Store.of(cache)
+    progress.report(LOAD_DATA_STAGE)
     tdata = load_source(DataConfig(*data), store).task(task)
+    progress.report(LOAD_MODEL_STAGE)
     x, original = load_original(backbone, tdata, checkpoint, dict(recipe), device, store)
     return Context(tdata, x, original, store)
+
+
+LOAD_DATA_STAGE = "loading the data"
+LOAD_MODEL_STAGE = "featurizing the clips and loading the original model"
+_PREPARE_LOCKS: dict[tuple, threading.Lock] = {}
+_PREPARE_LOCKS_LOCK = threading.Lock()
 
 
 def prepare(
@@ -166,9 +174,11 @@ def prepare(
     check_recipe(backbone, recipe)  # a bad key fails here, before any data is loaded
     key = tuple(sorted((k, str(v)) for k, v in recipe.items()))
     cache = None if cache is None else str(cache)
-    return _prepare_cached(
-        task, backbone, dataclasses.astuple(data), checkpoint, key, device, cache
-    )
+    args = (task, backbone, dataclasses.astuple(data), checkpoint, key, device, cache)
+    with _PREPARE_LOCKS_LOCK:
+        lock = _PREPARE_LOCKS.setdefault(args, threading.Lock())
+    with lock:  # two callers at once (the app's start-up and a visitor) prepare it once
+        return _prepare_cached(*args)
 
 
 _ORIGINAL_OUTPUTS_LOCK = threading.Lock()

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from speechforget import progress
 from speechforget.data.audio import resample, save_wav, to_int16
 from speechforget.data.augment import augment
 from speechforget.data.dataset import (
@@ -41,6 +42,8 @@ from speechforget.data.dataset import (
     SpeechData,
 )
 from speechforget.store import Store
+
+BUILD_STAGE = "building the built-in data"
 
 FORMAT_VERSION = 1  # bump when the generator changes: it invalidates every cache entry
 LANGUAGES = (
@@ -260,7 +263,9 @@ def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
         kws = np.array([p[0] for p in plan])
         split += ["unheard"] * len(plan) if spk.unheard else list(_assign_splits(kws, cfg, rng))
         strength += [k] * len(plan)
+        _tick(0.8 * (s + 1) / len(speakers))
     waves = augment(speech, cfg, np.array(strength), np.random.default_rng([cfg.seed, 2]))
+    _tick(0.95)
     return {
         "waves": to_int16(waves),
         "keyword": np.array([r[0] for r in rows], np.int64),
@@ -270,6 +275,15 @@ def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
         "split": np.array(split, dtype="U7"),
         "speaker_names": np.array([s.name for s in speakers]),
     }
+
+
+_TO_PARENT = False  # set in the child process (main): progress lines go to its stderr
+
+
+def _tick(fraction: float) -> None:
+    if _TO_PARENT:
+        sys.stderr.write(progress.child_line(BUILD_STAGE, fraction))
+        sys.stderr.flush()
 
 
 def _render(
@@ -336,11 +350,16 @@ def build_synthetic(
         "--config",
         json.dumps(dataclasses.asdict(cfg)),
     ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0 or not path.exists():
-        raise RuntimeError(
-            f"synthetic data build failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
-        )
+    progress.report(BUILD_STAGE, 0.0)
+    with subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        # its progress lines are relayed to our listeners as they come; the rest is kept
+        errors = [ln for ln in map(progress.relay, proc.stderr) if ln is not None]
+        code = proc.wait()
+    if code != 0 or not path.exists():
+        raise RuntimeError(f"synthetic data build failed (exit {code}):\n{''.join(errors)[-3000:]}")
+    progress.report(BUILD_STAGE, 1.0)
     return _load(path)
 
 
@@ -371,6 +390,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="{}", help="SynthConfig fields as JSON")
     args = ap.parse_args(argv)
     cfg = SynthConfig(**json.loads(args.config))
+    global _TO_PARENT
+    _TO_PARENT = True
     arrays = synthesize(cfg)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

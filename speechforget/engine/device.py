@@ -28,7 +28,7 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, x: torch.Tensor, device: str | torch.device = "auto", batch_size: int = 512
+    model: nn.Module, x: torch.Tensor, device: str | torch.device = "auto", batch_size: int = 256
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode logits (N, C) and embeddings (N, D), as float32 CPU tensors."""
     dev = resolve_device(device) if isinstance(device, str) else device

@@ -13,14 +13,13 @@ Tests call these directly; layout.build_demo wires them to the widgets.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from speechforget import runs
+import gradio as gr
+
+from speechforget import runs, viz
 from speechforget.runs import Runner
-from speechforget.ui import views
 from speechforget.ui.context import AppContext, ContextProvider, Settings, default_contexts
 from speechforget.ui.handlers.audit import AuditHandlers
 from speechforget.ui.handlers.controls import ControlHandlers
@@ -28,6 +27,7 @@ from speechforget.ui.handlers.enrol import EnrolHandlers
 from speechforget.ui.handlers.results import ResultHandlers
 from speechforget.ui.handlers.runs import RunHandlers
 from speechforget.ui.handlers.voice import VoiceHandlers
+from speechforget.ui.startup import Preparation
 from speechforget.ui.state import SessionStore
 
 
@@ -40,8 +40,10 @@ class App:
     controls: ControlHandlers
     enrol: EnrolHandlers
     audit: AuditHandlers
-    # (tasks to load, warm UMAP up?) after launch; set by build_demo, started by launch()
-    warm_plan: tuple[tuple[str, ...], bool] | None = None
+    # the start-up work (ui/startup.py): set by build_demo, started by launch() (or by the
+    # first page load); warm_umap: start UMAP's worker with it
+    startup: Preparation | None = None
+    warm_umap: bool = False
 
     @classmethod
     def create(
@@ -78,15 +80,35 @@ class App:
     def params(self) -> list:
         return self.ctx.params
 
-    def warm_up(self, tasks: tuple[str, ...]) -> None:
-        """Background work at start: load each task and compute its original model's
-        outputs once, at low priority, so the first visitor's run does not pay for it."""
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
-        for i, task in enumerate(tasks):
-            try:
-                runs.warm_up(self.ctx.context(task))
-            except Exception:  # the error shows when a visitor picks that task
-                pass
-            if i == 0:
-                views.warm_up_figures()
+    def start_up(self) -> None:
+        """Start the background start-up work (idempotent): UMAP's worker, then the
+        default task's data, model and first outputs (ui/startup.py)."""
+        if self.startup is None or self.startup.started:
+            return
+        if self.warm_umap:
+            viz.warm_up_umap()  # a process of its own: its ~10 s of compiling never blocks us
+        self.startup.start()
+
+    def page_ready(self) -> Iterator[tuple]:
+        """A page's load event: (status, Run button) updates, "preparing the built-in data:
+        n%" with Run disabled until the start-up is done, then Run enabled. Nothing changes
+        when it was ready before the page loaded."""
+        prep = self.startup
+        if prep is None:
+            return
+        self.start_up()  # a page served without launch() (tests) starts it here
+        if prep.ready.is_set() and not prep.error:
+            yield gr.skip(), gr.update(interactive=True)
+            return
+        while not prep.ready.wait(timeout=0.5):
+            yield (
+                f"⏳ **Preparing:** {prep.line()} … Run is enabled when it is done.",
+                gr.update(interactive=False),
+            )
+        if prep.error:
+            yield f"⚠️ **{prep.line()}.** Run says why again.", gr.update(interactive=True)
+        else:
+            yield (
+                f"✅ **Ready** ({prep.line()}). Pick what to forget and press Run.",
+                gr.update(interactive=True),
+            )

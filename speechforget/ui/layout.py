@@ -7,16 +7,17 @@ serves it. Nothing is launched at import.
 from __future__ import annotations
 
 import os
-import threading
+from dataclasses import dataclass
 
 import gradio as gr
 
-from speechforget import viz
+from speechforget.data.dataset import KWS_LABELS
 from speechforget.ui import zerogpu
 from speechforget.ui.app import App
 from speechforget.ui.context import ContextProvider, default_contexts
 from speechforget.ui.handlers.audit import AUDIT_KEYS
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
+from speechforget.ui.startup import Preparation
 from speechforget.ui.state import SessionStore
 from speechforget.ui.tabs import audit, controls_panel, enrol, figures, live, play, runs, voice
 from speechforget.ui.tabs.controls_panel import ControlsPanel
@@ -47,23 +48,29 @@ def build_demo(
     when picked); `max_runs` runs at once (default $SPEECHFORGET_MAX_RUNS or 1)."""
     runner = zerogpu.make_runner(contexts or default_contexts)
     app = App.create(contexts, store, runner, umap_wait_s, projection)
-    # started by launch() once the page is served: UMAP's compilation (its own process),
-    # plotly's first figures, the original's outputs (reused by every run; from a disk
-    # cache after the first start), then the `prefetch` tasks
-    app.warm_plan = ((default_task, *prefetch), warm_umap)
-    data = app.ctx.context(default_task).task
+    # started by launch() before the page is served (or by the first page load): UMAP's
+    # compilation (its own process), the default task's data, model and the original's
+    # outputs, plotly's first figures, then the `prefetch` tasks (ui/startup.py)
+    app.startup = Preparation(app.ctx, (default_task, *prefetch))
+    app.warm_umap = warm_umap
+    data = _page_labels(app, default_task, built_in=contexts is None)
+    kws_names = data.class_names if default_task == "kws" else None
     with gr.Blocks(title="SpeechForget: machine unlearning for speech") as demo:
         session = gr.State(None, time_to_live=app.store.ttl_s, delete_callback=app.store.drop)
         run_id = gr.State(None)  # the run this page shows: what its Stop button stops
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
-            panel = controls_panel.build(app.controls, data, default_task, app.params)
+            panel = controls_panel.build(
+                app.controls, data, default_task, app.params, run_enabled=contexts is not None
+            )
             shown = live.build()
         figs = figures.build()
         with gr.Tabs():
             play_tab = play.build()
             audit_tab = audit.build()
-            enrol_tab = enrol.build(session, app.enrol, app.enrol.prompt_for(None, "kws"))
+            enrol_tab = enrol.build(
+                session, app.enrol, app.enrol.prompt_for(None, "kws", kws_names)
+            )
             voice_tab = voice.build(data.class_names)
             runs_tab = runs.build()
         outs = _outputs(session, run_id, shown, figs, play_tab, runs_tab, audit_tab)
@@ -73,8 +80,33 @@ def build_demo(
         _wire_audit(app, session, audit_tab)
         _wire_voice(app, session, panel, voice_tab)
         _wire_enrol(app, session, enrol_tab)
+        demo.load(
+            app.page_ready,
+            None,
+            [shown.status, panel.run],
+            show_progress="hidden",
+            concurrency_limit=None,
+            api_visibility="private",
+        )
     demo.app_state = app  # for tests and scripts: the handlers and the session store
     return demo
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """What the page needs of the default task before its data is ready: the names of
+    its classes (the keywords, or the speakers of speaker ID)."""
+
+    task: str
+    class_names: list[str]
+
+
+def _page_labels(app: App, task: str, built_in: bool):
+    """The default task's class names: the built-in keyword labels need no data (the page
+    is served while the data is built); otherwise the task's clips, loaded now."""
+    if built_in and task == "kws":
+        return _Labels(task, list(KWS_LABELS))
+    return app.ctx.context(task).task
 
 
 def _outputs(
@@ -102,8 +134,11 @@ def _wire_run(app: App, panel: ControlsPanel, session, run_id, cm_subset, outs, 
     """Run, then (chained) the gold retrain, and Stop, which cancels both."""
     max_runs = max_runs or int(os.environ.get("SPEECHFORGET_MAX_RUNS", "1"))
     status = outs["status"]
-    # runs queue behind each other (max_runs at once); gold retrains have a queue of their
-    # own, so a visitor's long retrain never holds up the next visitor's unlearning run
+    # runs and gold retrains share one queue ("train", max_runs at once, as the "Your
+    # voice" training): torch work never fights over the cores, and every waiting visitor
+    # sees its place in the queue and an estimate. Golds are shared across sessions (the
+    # disk cache, one retrain per forget set however many ask) and the built-in keyword
+    # class golds are shipped, so a gold in the queue is mostly a load and an evaluation.
     run_evt = panel.run.click(
         app.runs.run,
         [session, *panel.run_inputs],
@@ -119,8 +154,8 @@ def _wire_run(app: App, panel: ControlsPanel, session, run_id, cm_subset, outs, 
         [session, cm_subset],
         [outs[k] for k in GOLD_KEYS],
         api_name="gold",
-        concurrency_limit=1,
-        concurrency_id="gold",
+        concurrency_limit=max_runs,
+        concurrency_id="train",
         show_progress_on=[status],
         **TRAIN,
     )
@@ -279,16 +314,14 @@ def launch(demo: gr.Blocks | None = None, **overrides):
     """Queue (bounded) and serve the app, then start the background warm-ups;
     `overrides` go to Blocks.launch (prevent_thread_lock=True returns at once)."""
     demo = demo or build_demo()
-    demo.queue(max_size=32, default_concurrency_limit=2)
+    # a class of thirty: a run and a gold each, waiting in the "train" queue
+    demo.queue(max_size=100, default_concurrency_limit=2)
     kwargs = {**launch_kwargs(), **overrides}
     block = not kwargs.pop("prevent_thread_lock", False)
-    served = demo.launch(prevent_thread_lock=True, **kwargs)
     app = getattr(demo, "app_state", None)
-    if app is not None and app.warm_plan:
-        tasks, umap = app.warm_plan
-        if umap:
-            viz.warm_up_umap()  # a process of its own: its ~10 s of compiling never blocks us
-        threading.Thread(target=app.warm_up, args=(tasks,), name="warm-up", daemon=True).start()
+    if app is not None:
+        app.start_up()  # the data builds while the server starts; pages say how far it is
+    served = demo.launch(prevent_thread_lock=True, **kwargs)
     if block:
         demo.block_thread()
     return served

@@ -154,10 +154,12 @@ class EnrolHandlers:
             task, sess.voice.takes, self._class_names(task), index
         )
 
-    def prompt_for(self, sid: str | None, task: str) -> str:
+    def prompt_for(self, sid: str | None, task: str, class_names: list[str] | None = None) -> str:
+        """The next take's prompt; `class_names` given: the task's, without loading it
+        (the page is built before the data is ready)."""
         sess = self.app.store.peek(sid)
         takes, redo = ([], None) if sess is None else (sess.voice.takes, sess.voice.redo)
-        return prompt(task, takes, self._class_names(task), redo)
+        return prompt(task, takes, class_names or self._class_names(task), redo)
 
     def takes(self, sid: str | None) -> list[Take]:
         sess = self.app.store.peek(sid)

@@ -62,6 +62,9 @@ GOLD_KEYS = (
     *audit.AUDIT_KEYS,
 )
 PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
+# ... during a gold retrain: each update builds a figure (~30 ms of Python holding the GIL
+# the training thread needs), and the retrain's time is the yardstick of the run's cost
+GOLD_PUSH_EVERY_S = 1.0
 TICK_EVERY_S = 1.0  # without steps, an empty update this often (keeps Stop's cancel responsive)
 STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # ... and then at most this long for the run's handler to send its last update: Stop's
@@ -258,7 +261,8 @@ class RunHandlers:
                     if not _record(sess, run_no, which, log):
                         continue  # superseded, or Stop was pressed: its message stays last
                     now = time.monotonic()
-                    if now - last >= PUSH_EVERY_S or len(sess.history[which]) == 1:
+                    every = PUSH_EVERY_S if which == "unlearned" else GOLD_PUSH_EVERY_S
+                    if now - last >= every or len(sess.history[which]) == 1:
                         last = now
                         yield self._live(sess, which, log, now - t0, progress, out, what)
                 case Tick():

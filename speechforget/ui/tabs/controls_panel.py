@@ -70,10 +70,15 @@ def param_widget(p: controls.Param) -> gr.components.Component:
 
 
 def build(
-    handlers: ControlHandlers, task_data, default_task: str, params: list[controls.Param]
+    handlers: ControlHandlers,
+    task_data,
+    default_task: str,
+    params: list[controls.Param],
+    run_enabled: bool = True,
 ) -> ControlsPanel:
     """`task_data`: the default task's clips (for the forget names); `params`: every
-    method's settings (see controls.all_params)."""
+    method's settings (see controls.all_params); run_enabled False: Run starts disabled
+    (the page's load event enables it when the start-up is done)."""
     with gr.Column(scale=1, min_width=300, elem_id="controls"):
         backbone, backbone_note, data_set, data_note = _model_and_data(handlers)
         task, kind, names, percent = _forget(task_data, default_task)
@@ -85,7 +90,7 @@ def build(
         groups, settings, superloss, sl_group = _settings(params, method0)
         seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
         with gr.Row():
-            run = gr.Button("Run", variant="primary", elem_id="run")
+            run = gr.Button("Run", variant="primary", elem_id="run", interactive=run_enabled)
             stop = gr.Button("Stop", variant="stop", elem_id="stop")
     return ControlsPanel(
         backbone,
