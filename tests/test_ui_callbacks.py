@@ -17,6 +17,8 @@ from speechforget.ui.handlers.audit import AUDIT_KEYS, audit_of
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
 
+pytestmark = pytest.mark.usefixtures("tones_pass_the_speech_check")  # tiny data: tones
+
 FAST = "neggrad_plus"  # quick on the tiny data, and logs both forget and retain loss
 
 
