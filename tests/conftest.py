@@ -98,3 +98,40 @@ def tones_pass_the_speech_check(monkeypatch):
     monkeypatch.setattr(
         clip_check, "speech_check", lambda wave: SpeechCheck(True, "speech", "speech", 1.0)
     )
+
+
+# a short recipe per built-in backbone for the tiny data set (the CNN's is tiny_ctx's)
+TINY_RECIPES = {
+    "cnn": dict(epochs=15, lr=3e-3, batch_size=16),
+    "ge2e": dict(epochs=40, lr=1e-2, batch_size=16),
+    "ge2e-ft": dict(epochs=8, lr=3e-3, batch_size=8),
+}
+
+
+@pytest.fixture(scope="session")
+def builtin_ctx(tiny_ctx, tiny_data):
+    """name -> a pipeline Context on the tiny keyword task with an original of that built-in
+    backbone (models.BUILTIN) trained on it with TINY_RECIPES (each built once a session;
+    never modify ctx.original). Tests parametrised over BUILTIN cover every backbone."""
+    import dataclasses
+
+    from speechforget.models import BUILTIN, build_model
+    from speechforget.pipeline import Context
+    from speechforget.training import featurize
+    from speechforget.training.builtin import train_builtin
+
+    made = {"cnn": tiny_ctx}
+    # the fine-tuned LSTM costs most per clip: it gets the smallest data set that still
+    # has a held-out speaker (3 speakers x 4 tones x 2 training takes)
+    smallest = make_tiny_data(n_speakers=3, takes=4)
+
+    def get(name: str):
+        if name not in made:
+            entry = BUILTIN[name]
+            task = (smallest if name == "ge2e-ft" else tiny_data).task("kws")
+            x = featurize(build_model(entry.spec_for(task.num_classes)), task.waves)
+            recipe = dataclasses.replace(entry.recipe, **TINY_RECIPES[name], device="cpu")
+            made[name] = Context(task, x, train_builtin(name, task, x, recipe=recipe))
+        return made[name]
+
+    return get
