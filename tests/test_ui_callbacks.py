@@ -444,6 +444,11 @@ def test_offline_backbone_note(app, monkeypatch):
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
     assert "cannot be reached" in app.controls.on_backbone("whisper-tiny")
     assert "offline" in app.controls.on_backbone("cnn")
+    for name in ("ge2e", "ge2e-ft"):  # the other built-in backbones: offline, in the list
+        assert "offline" in app.controls.on_backbone(name) and "GE2E" in app.controls.on_backbone(
+            name
+        )
+        assert name in [value for _, value in controls.backbone_choices()]
 
 
 def test_method_settings_come_from_the_registry():
