@@ -100,6 +100,14 @@ def tones_pass_the_speech_check(monkeypatch):
     )
 
 
+def builtin_backbones(slow: tuple[str, ...] = ("ge2e-ft",)) -> list:
+    """Every built-in backbone of the registry as a pytest parameter; those in `slow` (the
+    fine-tuned LSTM: about 1 s a step on a busy 2-core CPU) are marked slow (opt-in)."""
+    from speechforget.models import BUILTIN
+
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in BUILTIN]
+
+
 # a short recipe per built-in backbone for the tiny data set (the CNN's is tiny_ctx's)
 TINY_RECIPES = {
     "cnn": dict(epochs=15, lr=3e-3, batch_size=16),

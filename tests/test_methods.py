@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import builtin_backbones
 
 from speechforget.config import ExperimentConfig
 from speechforget.data import make_split
@@ -23,7 +24,7 @@ from speechforget.methods.losses import kl_t, kl_t_per_sample, wrong_labels
 from speechforget.methods.random_label import RandomLabel
 from speechforget.methods.salun import SalUn, saliency_mask
 from speechforget.methods.superloss import sigma, superloss
-from speechforget.models import BUILTIN, state_hash
+from speechforget.models import state_hash
 
 FORGET = "class:up"
 # short, strong settings so that a handful of steps visibly forgets on the tiny set
@@ -63,7 +64,7 @@ def test_strong_settings_cover_every_method():
     assert set(STRONG) == set(METHODS)
 
 
-@pytest.mark.parametrize("backbone", BUILTIN)
+@pytest.mark.parametrize("backbone", builtin_backbones())  # ge2e-ft's 11 runs: -m slow
 @pytest.mark.parametrize("name", [*METHODS, "scrub+sl", "random_label+sl"])
 def test_method_forgets_and_leaves_original_alone(builtin_ctx, backbone, name):
     ctx = builtin_ctx(backbone)  # every built-in backbone of the registry

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import builtin_backbones
 
 from speechforget.__main__ import main
 from speechforget.config import ExperimentConfig
 from speechforget.evaluation import MODEL_METRICS
-from speechforget.models import BUILTIN, state_hash
+from speechforget.models import state_hash
 from speechforget.pipeline import run_experiment
 
 
@@ -40,7 +41,7 @@ def test_retrain_class_forgets_the_class(tiny_ctx):
     json.dumps(rep, allow_nan=False)
 
 
-@pytest.mark.parametrize("backbone", BUILTIN)
+@pytest.mark.parametrize("backbone", builtin_backbones())  # ge2e-ft (8 min here): -m slow
 def test_every_builtin_backbone_reports_every_metric(builtin_ctx, backbone, forget="class:up"):
     """Loss matching against the gold on each built-in backbone of the registry: every
     metric of every model, finite gaps, the class forgotten by the gold."""
