@@ -4,6 +4,10 @@ membership with the report's loss attack, and say in plain words what changed.
     wave = load_clip(path)                           # (16000,) float32 at 16 kHz
     probs = model_probs(model, wave)                 # (C,) one model's probabilities
     check = check_clip(wave, "yes", res, ctx)        # ClipCheck: probs, label, scores, verdict
+
+A clip that is not speech (speechforget.speechcheck: a tone, hum, noise, DC, music or
+silence) is not predicted: its ClipCheck has no probabilities and its verdict says what the
+clip was taken for.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from speechforget.data.dataset import SAMPLE_RATE
 from speechforget.engine import predict
 from speechforget.evaluation import member_probability, softmax
 from speechforget.pipeline import Context, Result
+from speechforget.speechcheck import SpeechCheck, speech_check
 
 MIN_SECONDS = 0.2  # shorter uploads cannot hold a word
 
@@ -83,6 +88,11 @@ class ClipCheck:
     class_names: list[str]
     scores: dict[str, float]  # {model: P(training member)}, see membership_scores
     verdict: str  # in plain words, see verdict
+    speech: SpeechCheck  # is it speech? (when not: probs and scores are empty)
+
+    @property
+    def is_speech(self) -> bool:
+        return self.speech.is_speech
 
 
 def check_clip(
@@ -96,16 +106,21 @@ def check_clip(
     unlearned model) is given, with its unlearned and gold models; judge it against the
     class named `said` (any other value: the class the original model hears). `ctx` is
     the context to use without a run; `original_loss` the original's per-clip losses
-    there (computed when None)."""
+    there (computed when None). A clip that is not speech is not predicted (its verdict
+    is the speech check's message)."""
     ctx = res.ctx if res is not None else ctx
     if ctx is None:
         raise ValueError("check_clip needs a run or a context")
     names = list(ctx.task.class_names)
+    speech = speech_check(wave)
+    if not speech.is_speech:
+        label = names.index(said) if said in names else 0
+        return ClipCheck({}, label, names, {}, speech.message, speech)
     probs = wave_probs(result_models(res, ctx), ctx, wave)
     label = names.index(said) if said in names else int(probs["original"].argmax())
     loss = None if res is not None else original_loss
     scores = membership_scores(res, ctx, probs, label, loss)
-    return ClipCheck(probs, label, names, scores, verdict(probs, label, names))
+    return ClipCheck(probs, label, names, scores, verdict(probs, label, names), speech)
 
 
 # ---- membership of one clip ----------------------------------------------------------------

@@ -9,7 +9,8 @@ DC offset removed, from 25 ms frames (take_features; each frame detrended, so a 
 is no sound): silence; a click (sound above the noise floor too brief for a word); a steady
 signal (tone, hum, noise: the energy envelope of a word rises and falls); the spectral
 flatness of the sound (noise is flat, voiced speech is not); its share of power in the
-speech band (rumble).
+speech band (rumble); last, the voice detector of speechforget.speechcheck (Silero VAD),
+which also refuses what the signal tests let through: a beep, music, a chord.
 
 Calibration: each threshold sits between the built-in data set's train split (every keyword
 and _unknown_ clip accepted; the margin to each feature's minimum or maximum there) and
@@ -71,7 +72,20 @@ def check_take(path_or_wave: str | Path | bytes | np.ndarray, sr: int | None = N
     _check_recording(x)
     x = _remove_offset(x)
     _check_speech(take_features(x))
+    _check_voice(x)
     return fit_clip(x)
+
+
+def _check_voice(x: np.ndarray) -> None:
+    """Raise AudioError when the voice detector hears no voice in a (L,) take at 16 kHz."""
+    from speechforget.speechcheck import speech_check
+
+    found = speech_check(x)
+    if not found.is_speech:
+        raise AudioError(
+            f"the take does not sound like speech ({found.what}; the voice detector's best "
+            f"score is {found.vad:.2f}): say the word close to the microphone"
+        )
 
 
 def _check_recording(x: np.ndarray) -> None:

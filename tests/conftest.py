@@ -85,3 +85,61 @@ def tiny_ctx(tiny_data):
     x = featurize(build_model({**CNN_SPEC, "num_classes": task.num_classes}), task.waves)
     recipe = TrainConfig(epochs=15, lr=3e-3, batch_size=16, device="cpu")
     return Context(task, x, train_builtin("cnn", task, x, recipe=recipe))
+
+
+@pytest.fixture
+def tones_pass_the_speech_check(monkeypatch):
+    """The tiny data set's 'words' are tones, which the speech check (speechforget.
+    speechcheck) rightly refuses: tests that upload them to check the models' answers take
+    every clip for speech. tests/test_speechcheck.py tests the check itself."""
+    from speechforget import clip_check
+    from speechforget.speechcheck import SpeechCheck
+
+    monkeypatch.setattr(
+        clip_check, "speech_check", lambda wave: SpeechCheck(True, "speech", "speech", 1.0)
+    )
+
+
+def builtin_backbones(slow: tuple[str, ...] = ("ge2e-ft",)) -> list:
+    """Every built-in backbone of the registry as a pytest parameter; those in `slow` (the
+    fine-tuned LSTM: about 1 s a step on a busy 2-core CPU) are marked slow (opt-in)."""
+    from speechforget.models import BUILTIN
+
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in BUILTIN]
+
+
+# a short recipe per built-in backbone for the tiny data set (the CNN's is tiny_ctx's)
+TINY_RECIPES = {
+    "cnn": dict(epochs=15, lr=3e-3, batch_size=16),
+    "ge2e": dict(epochs=40, lr=1e-2, batch_size=16),
+    "ge2e-ft": dict(epochs=8, lr=3e-3, batch_size=8),
+}
+
+
+@pytest.fixture(scope="session")
+def builtin_ctx(tiny_ctx, tiny_data):
+    """name -> a pipeline Context on the tiny keyword task with an original of that built-in
+    backbone (models.BUILTIN) trained on it with TINY_RECIPES (each built once a session;
+    never modify ctx.original). Tests parametrised over BUILTIN cover every backbone."""
+    import dataclasses
+
+    from speechforget.models import BUILTIN, build_model
+    from speechforget.pipeline import Context
+    from speechforget.training import featurize
+    from speechforget.training.builtin import train_builtin
+
+    made = {"cnn": tiny_ctx}
+    # the fine-tuned LSTM costs most per clip: it gets the smallest data set that still
+    # has a held-out speaker (3 speakers x 4 tones x 2 training takes)
+    smallest = make_tiny_data(n_speakers=3, takes=4)
+
+    def get(name: str):
+        if name not in made:
+            entry = BUILTIN[name]
+            task = (smallest if name == "ge2e-ft" else tiny_data).task("kws")
+            x = featurize(build_model(entry.spec_for(task.num_classes)), task.waves)
+            recipe = dataclasses.replace(entry.recipe, **TINY_RECIPES[name], device="cpu")
+            made[name] = Context(task, x, train_builtin(name, task, x, recipe=recipe))
+        return made[name]
+
+    return get

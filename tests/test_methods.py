@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import builtin_backbones
 
 from speechforget.config import ExperimentConfig
 from speechforget.data import make_split
@@ -63,15 +64,17 @@ def test_strong_settings_cover_every_method():
     assert set(STRONG) == set(METHODS)
 
 
+@pytest.mark.parametrize("backbone", builtin_backbones())  # ge2e-ft's 11 runs: -m slow
 @pytest.mark.parametrize("name", [*METHODS, "scrub+sl", "random_label+sl"])
-def test_method_forgets_and_leaves_original_alone(tiny_ctx, name):
-    before = state_hash(tiny_ctx.original.model)
-    split, model, result = run(tiny_ctx, name, STRONG[name.removesuffix("+sl")])
-    assert state_hash(tiny_ctx.original.model) == before, "the original model was modified"
+def test_method_forgets_and_leaves_original_alone(builtin_ctx, backbone, name):
+    ctx = builtin_ctx(backbone)  # every built-in backbone of the registry
+    before = state_hash(ctx.original.model)
+    split, model, result = run(ctx, name, STRONG[name.removesuffix("+sl")])
+    assert state_hash(ctx.original.model) == before, "the original model was modified"
     assert state_hash(model) != before, "the weights did not change"
     losses = [v for h in result.history for v in (h.forget_loss, h.retain_loss) if v is not None]
     assert losses and all(math.isfinite(v) for v in losses)
-    assert forget_acc(model, tiny_ctx, split) < forget_acc(tiny_ctx.original.model, tiny_ctx, split)
+    assert forget_acc(model, ctx, split) < forget_acc(ctx.original.model, ctx, split)
     assert result.steps > 0 and not result.budget_hit and not result.diverged
 
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import builtin_backbones
 
 from speechforget.__main__ import main
 from speechforget.config import ExperimentConfig
@@ -37,6 +38,24 @@ def test_retrain_class_forgets_the_class(tiny_ctx):
         rep["history"][0]
     )
     assert state_hash(tiny_ctx.original.model) == before
+    json.dumps(rep, allow_nan=False)
+
+
+@pytest.mark.parametrize("backbone", builtin_backbones())  # ge2e-ft (8 min here): -m slow
+def test_every_builtin_backbone_reports_every_metric(builtin_ctx, backbone, forget="class:up"):
+    """Loss matching against the gold on each built-in backbone of the registry: every
+    metric of every model, finite gaps, the class forgotten by the gold."""
+    ctx = builtin_ctx(backbone)
+    before = state_hash(ctx.original.model)
+    cfg = ExperimentConfig(forget=forget, method="loss_match", device="cpu", seed=0)
+    rep = run_experiment(cfg, ctx=ctx).report()
+    for name in ("original", "unlearned", "retrain"):
+        assert set(MODEL_METRICS) <= set(rep["models"][name])
+    assert rep["models"]["original"]["test_acc"] > 0.5
+    if forget.startswith("class"):
+        assert rep["models"]["retrain"]["forget_acc"] < 0.2
+    assert np.isfinite(rep["gap_to_retrain"]["avg"])
+    assert state_hash(ctx.original.model) == before
     json.dumps(rep, allow_nan=False)
 
 

@@ -120,4 +120,7 @@ def test_predict_help_gives_the_exit_status(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "0 when at least one clip was predicted, 1 when none" in out
+    assert (
+        "0 when at least one clip was answered (predicted, or found not to be speech), 1 when none"
+        in out
+    )

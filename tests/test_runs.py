@@ -133,7 +133,7 @@ def test_outputs(tmp_path, result):
     assert "MIA" in report.summary(report.build(result))
 
 
-def test_check_clip_with_and_without_a_run(tiny_ctx, result):
+def test_check_clip_with_and_without_a_run(tiny_ctx, result, tones_pass_the_speech_check):
     wave = run_view(result).clip_audio(0)[1].astype(np.float32) / 32768  # a 'yes' clip
     alone = clip_check.check_clip(wave, "yes", None, tiny_ctx)
     assert set(alone.probs) == {"original"} and alone.label == 0

@@ -14,7 +14,7 @@ from ui_support import launched_app, write_clips
 
 from speechforget.data.audio import save_wav
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("tones_pass_the_speech_check")]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
 

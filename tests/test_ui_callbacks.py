@@ -17,6 +17,8 @@ from speechforget.ui.handlers.audit import AUDIT_KEYS, audit_of
 from speechforget.ui.handlers.runs import GOLD_KEYS, RUN_KEYS
 from speechforget.ui.state import SessionStore
 
+pytestmark = pytest.mark.usefixtures("tones_pass_the_speech_check")  # tiny data: tones
+
 FAST = "neggrad_plus"  # quick on the tiny data, and logs both forget and retain loss
 
 
@@ -442,6 +444,11 @@ def test_offline_backbone_note(app, monkeypatch):
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
     assert "cannot be reached" in app.controls.on_backbone("whisper-tiny")
     assert "offline" in app.controls.on_backbone("cnn")
+    for name in ("ge2e", "ge2e-ft"):  # the other built-in backbones: offline, in the list
+        assert "offline" in app.controls.on_backbone(name) and "GE2E" in app.controls.on_backbone(
+            name
+        )
+        assert name in [value for _, value in controls.backbone_choices()]
 
 
 def test_method_settings_come_from_the_registry():

@@ -11,6 +11,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from ui_support import launched_app, write_clips
 
+pytestmark = pytest.mark.usefixtures("tones_pass_the_speech_check")  # tiny data: tones
+
 
 @pytest.fixture(scope="module")
 def app_url(tiny_ctx):

@@ -4,10 +4,14 @@ One JSON object per line and clip, in the order given:
 
     {"file": "yes.wav", "top": "yes", "confidence": 0.97, "probs": {"yes": 0.97, ...}}
     {"file": "bad.txt", "error": "'bad.txt' is not readable audio (...)"}
+    {"file": "beep.wav", "speech": false, "kind": "tone", "message": "This does not sound ..."}
 
 A clip is loaded like the app's "Check a clip" tab does it (clip_check.load_clip: any rate and
 channel count, resampled to 16 kHz mono, its loudest second); an unusable one gets the
-message the app shows, and the next clip is read.
+message the app shows, and the next clip is read. A clip that is not speech (a tone, hum,
+noise, DC offset, music or silence; speechforget.speechcheck) is not predicted: its row says
+what it was taken for, with "background": true for noise or silence (the keyword task's
+_silence_ class).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ if TYPE_CHECKING:
     import torch
 
 EPILOG = (
-    "exit status: 0 when at least one clip was predicted, 1 when none could be "
-    "(each has an error line), 2 for a bad argument or model"
+    "exit status: 0 when at least one clip was answered (predicted, or found not to be "
+    "speech), 1 when none could be (each has an error line), 2 for a bad argument or model"
 )
 
 
@@ -52,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     predicted = 0
     for clip in args.clips:
         row = predict_clip(model, names, clip)
-        predicted += "error" not in row
+        predicted += "error" not in row  # a clip that is not speech counts as answered
         print(json.dumps(row), flush=True)
     if not predicted:
         print("error: no clip could be predicted (see the error lines)", file=sys.stderr)
@@ -108,6 +112,17 @@ def predict_clip(model: torch.nn.Module, names: list[str], clip: str | Path) -> 
         wave = load_clip(clip)
     except AudioError as err:
         return {"file": str(clip), "error": str(err)}
+    from speechforget.speechcheck import speech_check
+
+    speech = speech_check(wave)
+    if not speech.is_speech:
+        return {
+            "file": str(clip),
+            "speech": False,
+            "kind": speech.kind,
+            "background": speech.background,
+            "message": speech.message,
+        }
     probs = model_probs(model, wave)  # (C,)
     top = int(probs.argmax())
     return {

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from speechforget.config import TrainConfig
 from speechforget.models.base import Backbone
 from speechforget.models.cnn import CNN_RECIPE, CNN_SPEC, SmallCNN
+from speechforget.models.ge2e import GE2E, GE2E_FT_RECIPE, GE2E_FT_SPEC, GE2E_RECIPE, GE2E_SPEC
 from speechforget.models.hf_entry import HF_FAMILIES, build_hf
 
 
@@ -34,12 +35,29 @@ class Builtin:
 # family name -> builder(spec dict) -> Backbone
 FAMILIES: dict[str, Callable[[dict], Backbone]] = {
     "cnn": lambda s: SmallCNN(**{k: v for k, v in s.items() if k != "family"}),
+    "ge2e": lambda s: GE2E(**{k: v for k, v in s.items() if k != "family"}),
     **dict.fromkeys(HF_FAMILIES, build_hf),
 }
 # backbone name -> the built-in backbones (the first is the default's)
 BUILTIN: dict[str, Builtin] = {
     "cnn": Builtin(
         "cnn", CNN_SPEC, CNN_RECIPE, "33k", "built-in small CNN on log-mels (shipped, offline)"
+    ),
+    "ge2e": Builtin(
+        "ge2e",
+        GE2E_SPEC,
+        GE2E_RECIPE,
+        "1.4M frozen",
+        "pretrained GE2E speaker encoder (Resemblyzer, real speech), frozen; head on its "
+        "embeddings (offline, trained here in seconds)",
+    ),
+    "ge2e-ft": Builtin(
+        "ge2e-ft",
+        GE2E_FT_SPEC,
+        GE2E_FT_RECIPE,
+        "1.4M",
+        "pretrained GE2E speaker encoder (Resemblyzer), fine-tuned with its head (offline, "
+        "trained here: minutes on a CPU)",
     ),
 }
 

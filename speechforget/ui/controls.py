@@ -244,6 +244,14 @@ def backbone_choices() -> list[tuple[str, str]]:
     return [(f"{b['name']}: {b.get('description', '')}", b["name"]) for b in list_backbones()]
 
 
+def builtin_note(backbone: str) -> str | None:
+    """The description of a built-in (offline) backbone, None for a transformer one."""
+    from speechforget.models import builtin
+
+    entry = builtin(backbone)
+    return None if entry is None else f"**{backbone}**: {entry.description}."
+
+
 SAID_ORIGINAL = "(as the original model hears it)"  # "what is said": judge by the original
 
 

@@ -79,6 +79,9 @@ class ControlHandlers:
     def on_backbone(self, backbone: str) -> str:
         if backbone in (None, "", DEFAULT_BACKBONE):
             return "Built-in CNN on log-mels: shipped with the app, works offline."
+        note = controls.builtin_note(backbone)
+        if note is not None:  # another built-in backbone (ge2e, ge2e-ft): offline too
+            return note
         if not _hub_reachable():
             return (
                 f"⚠️ **{backbone}** is downloaded from the Hugging Face Hub, which cannot be "

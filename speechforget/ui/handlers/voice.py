@@ -1,6 +1,8 @@
 """The "Check a clip" handler: an uploaded or recorded clip predicted by the original model
 and, after a run, by its unlearned and gold models, with a membership score per model
-(speechforget.clip_check does the work). Bad clips get a message, never an exception."""
+(speechforget.clip_check does the work). Bad clips get a message, never an exception; a
+clip that is not speech (a tone, noise, silence...) gets the speech check's answer, never a
+keyword guess."""
 
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class VoiceHandlers:
             return empty_figure("no model"), f"⚠️ {err}"
         baseline = None if ctx is None else self.app.original_losses(ctx)
         check = clip_check.check_clip(wave, said, run, ctx, baseline)
+        if not check.is_speech:
+            return empty_figure("not speech"), f"🔇 **{check.verdict}**"
         text = check.verdict + _membership_note(check)
         if run is not None and view.task != task:
             text += f"\n\n(Compared with your last run, on the {view.task} task.)"
