@@ -81,6 +81,8 @@ def _watch(job, rec: dict, what: str) -> list:
 
     while not job.done():
         st = job.status()
+        if st.code == Status.IN_QUEUE and st.eta is not None:
+            rec[f"{what}_eta_seen"] = True  # an estimate was given while it waited
         if st.code == Status.IN_QUEUE and st.rank is not None:
             best = rec.get(f"{what}_queue")
             if best is None or st.rank > best["rank"]:
@@ -205,7 +207,8 @@ def main() -> int:
         print(
             f"visitor {r.get('visitor')} ({r.get('keyword')}): unlearned at {r.get('run')} s, "
             f"gold at {r.get('gold')} s ({r.get('gold_source')}), upload {r.get('upload_s')} s; "
-            f"queue place {q.get('rank')} of {q.get('of')} (estimate {q.get('eta_s')} s); "
+            f"queue place {q.get('rank')} of {q.get('of')} (estimate then {q.get('eta_s')} s, "
+            f"an estimate while waiting: {bool(r.get('run_eta_seen') or r.get('gold_eta_seen'))}); "
             f"own results {r.get('own')}; errors {r.get('errors') or 'none'}"
         )
     runs = [r["run"] for r in recs if "run" in r]

@@ -51,7 +51,7 @@ class App:
         contexts: ContextProvider | None = None,
         store: SessionStore | None = None,
         runner: Runner | None = None,
-        umap_wait_s: float = 3.0,
+        umap_wait_s: float = 1.0,
         projection: str = "auto",
     ) -> App:
         """Handlers over a context provider (default: the built-in data and shipped

@@ -25,13 +25,14 @@ ContextProvider = Callable[[str, str, str], Context]  # (task, backbone, data so
 def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Context:
     """The data set and original model (cached per process by pipeline.prepare): the
     built-in data and shipped originals unless another backbone or data set is picked."""
-    if backbone != DEFAULT_BACKBONE or controls.needs_hub(data):
+    from speechforget.models.registry import builtin
+
+    offline_backbone = builtin(backbone) is not None  # cnn, ge2e, ge2e-ft: no download
+    if not offline_backbone or controls.needs_hub(data):
         from speechforget.models.hub import hub_reachable
 
         if not hub_reachable(timeout=2.0):
-            what = (
-                f"backbone '{backbone}'" if backbone != DEFAULT_BACKBONE else f"data set '{data}'"
-            )
+            what = f"backbone '{backbone}'" if not offline_backbone else f"data set '{data}'"
             raise ValueError(
                 f"{what} needs the Hugging Face Hub, which cannot be reached from "
                 f"this server (offline). {controls.OFFLINE_HELP}"
@@ -48,7 +49,7 @@ def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Conte
 
 @dataclass(frozen=True)
 class Settings:
-    umap_wait_s: float = 3.0  # how long a run's embedding map waits for UMAP's warm-up
+    umap_wait_s: float = 1.0  # how long a run's embedding map waits for UMAP's warm-up
     projection: str = "auto"  # auto (UMAP once warmed up, else PCA) | umap | pca
 
 

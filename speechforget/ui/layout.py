@@ -39,7 +39,7 @@ def build_demo(
     warm_umap: bool = True,
     max_runs: int | None = None,
     store: SessionStore | None = None,
-    umap_wait_s: float = 3.0,
+    umap_wait_s: float = 1.0,
     projection: str = "auto",
 ) -> gr.Blocks:
     """The app. `contexts(task, backbone, data) -> pipeline.Context` overrides the built-in data
@@ -318,10 +318,10 @@ def launch(demo: gr.Blocks | None = None, **overrides):
     demo.queue(max_size=100, default_concurrency_limit=2)
     kwargs = {**launch_kwargs(), **overrides}
     block = not kwargs.pop("prevent_thread_lock", False)
-    app = getattr(demo, "app_state", None)
-    if app is not None:
-        app.start_up()  # the data builds while the server starts; pages say how far it is
     served = demo.launch(prevent_thread_lock=True, **kwargs)
+    app = getattr(demo, "app_state", None)
+    if app is not None:  # after the server is up (it competes for the cores otherwise)
+        app.start_up()  # pages say how far it is, and enable Run when it is done
     if block:
         demo.block_thread()
     return served

@@ -71,7 +71,9 @@ STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # message must be the last word. A direct call from the handler's own thread (tests)
 # cannot see the handler end, so this stays short.
 STOP_SETTLE_S = 0.6
-REDRAW_MAP_WAIT_S = 60.0  # a redraw of a provisional (PCA) map may wait this long for UMAP
+REDRAW_MAP_WAIT_S = (
+    15.0  # a redraw of a provisional (PCA) map may wait this long for UMAP (it holds the queue)
+)
 READY = "The app is ready for another run."
 STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
 GOLD_STOPPED = (
