@@ -22,14 +22,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from measure_app import free_port  # noqa: E402
+from measure_app import app_env, free_port  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 CLIP = ROOT / "assets" / "clips" / "stop_spk51_new_speaker.wav"
@@ -150,14 +149,7 @@ def main() -> int:
         sys.exit(f"--visitors must be 1..{MAX_VISITORS}")
     keywords = [k.strip() for k in args.keywords.split(",") if k.strip()]
     port = free_port()
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    if args.empty_cache:
-        env["SPEECHFORGET_CACHE"] = tempfile.mkdtemp(prefix="speechforget_probe_")
+    env = app_env(port, args.empty_cache)
     t_start = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "app.py"],

@@ -49,6 +49,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def app_env(port: int, empty_cache: bool = False) -> dict[str, str]:
+    """The environment of `python app.py` on 127.0.0.1:port (an empty cache folder when
+    asked: a fresh machine)."""
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    if empty_cache:
+        env["SPEECHFORGET_CACHE"] = tempfile.mkdtemp(prefix="speechforget_empty_")
+    return env
+
+
 def fresh_cache() -> str:
     """A copy of the cache folder without its gold retrains."""
     src = Path(os.environ.get("SPEECHFORGET_CACHE", Path.home() / ".cache" / "speechforget"))
@@ -161,15 +175,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    if args.empty_cache:
-        env["SPEECHFORGET_CACHE"] = tempfile.mkdtemp(prefix="speechforget_empty_")
-    elif args.fresh_gold:
+    env = app_env(port, args.empty_cache)
+    if args.fresh_gold and not args.empty_cache:
         env["SPEECHFORGET_CACHE"] = fresh_cache()
         env["SPEECHFORGET_NO_SHIPPED_GOLDS"] = "1"
     log = open(Path(tempfile.gettempdir()) / "speechforget_measure_app.log", "w")
