@@ -123,7 +123,11 @@ def visitor(url: str, i: int, keyword: str, method: str, t0: float, go: threadin
             rec["own"] = False
         if rep is not None and (rep.get("gap_to_retrain") or {}).get("avg") is None:
             rec["errors"].append("gold: no gap to gold in the report")
-        rec["gold_source"] = (((rep or {}).get("timing") or {}).get("retrain") or {}).get("source")
+        timing = ((rep or {}).get("timing") or {}).get("retrain") or {}
+        rec["gold_source"] = timing.get("source")
+        trained = (((rep or {}).get("models") or {}).get("retrain") or {}).get("time_s")
+        if trained is not None:
+            rec["gold_retrain_s"] = round(trained, 1)  # the retrain's training time
         t = time.monotonic()
         _, verdict = client.predict(handle_file(str(CLIP)), None, "kws", "cnn", api_name="/predict")
         rec["upload_s"] = round(time.monotonic() - t, 2)
@@ -144,6 +148,13 @@ def main() -> int:
     )
     ap.add_argument("--empty-cache", action="store_true", help="an empty cache folder")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole probe")
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after Run is enabled before the visitors start (0: at once, "
+        "while the start-up's other work still runs)",
+    )
     args = ap.parse_args()
     if not 1 <= args.visitors <= MAX_VISITORS:
         sys.exit(f"--visitors must be 1..{MAX_VISITORS}")
@@ -172,6 +183,7 @@ def main() -> int:
         mem.start()
         url = f"http://127.0.0.1:{port}/"
         go, recs, threads = threading.Event(), [], []
+        time.sleep(args.settle)
         t0 = time.monotonic() + 3.0  # every client connected by then
         for i in range(args.visitors):
             rec: dict = {}
@@ -198,7 +210,9 @@ def main() -> int:
         q = r.get("run_queue") or {}
         print(
             f"visitor {r.get('visitor')} ({r.get('keyword')}): unlearned at {r.get('run')} s, "
-            f"gold at {r.get('gold')} s ({r.get('gold_source')}), upload {r.get('upload_s')} s; "
+            f"gold at {r.get('gold')} s ({r.get('gold_source')}"
+            + (f", trained in {r['gold_retrain_s']} s" if "gold_retrain_s" in r else "")
+            + f"), upload {r.get('upload_s')} s; "
             f"queue place {q.get('rank')} of {q.get('of')} (estimate then {q.get('eta_s')} s, "
             f"an estimate while waiting: {bool(r.get('run_eta_seen') or r.get('gold_eta_seen'))}); "
             f"own results {r.get('own')}; errors {r.get('errors') or 'none'}"

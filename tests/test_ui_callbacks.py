@@ -558,3 +558,41 @@ def test_a_provisional_map_is_redrawn_after_the_gold(tiny_ctx, monkeypatch):
     gold = outputs(app.runs.gold(sid), GOLD_KEYS)
     assert "(UMAP)" in last(gold, "embedding").layout.annotations[0].text
     assert not app.store.peek(sid).projection.provisional
+
+
+def test_a_map_still_computing_comes_from_the_map_event(tiny_ctx, monkeypatch):
+    """Run draws PCA while UMAP's fit runs (the train queue is not held for it); the map
+    event then draws UMAP's map once, and leaves a newer run's map alone."""
+    from speechforget import viz
+
+    now = {"used": viz.UMAP_COMPUTING}
+    waits = []
+
+    def project(b, a, seed, method, wait_s, fit_wait_s=None):
+        waits.append(fit_wait_s)
+        return b[:, :2], a[:, :2], now["used"]
+
+    monkeypatch.setattr(viz, "project_2d", project)
+    monkeypatch.setattr(viz, "projection_status", lambda: "ready")
+    app = App.create(TinyContexts(tiny_ctx), SessionStore(), projection="auto")
+    outs = outputs(app.runs.run(*run_args(app, names=("down",))), RUN_KEYS)
+    sid = outs[-1]["session"]
+    assert "UMAP still computing" in last(outs, "embedding").layout.annotations[0].text
+    assert waits == [app.ctx.settings.umap_fit_wait_s]
+    assert app.store.peek(sid).projection.provisional
+    now["used"] = "UMAP"
+    fig = app.runs.map(sid)
+    assert "(UMAP)" in fig.layout.annotations[0].text
+    assert not app.store.peek(sid).projection.provisional
+    assert app.runs.map(sid) == gr.skip()  # final already: nothing to redraw
+    # a newer run while the map waited: its map is not replaced by the old run's
+    now["used"] = viz.UMAP_COMPUTING
+    outputs(app.runs.run(*run_args(app, sid=sid, names=("up",))), RUN_KEYS)
+    sess = app.store.peek(sid)
+
+    def newer_run_meanwhile(b, a, *args):
+        sess.new_run()
+        return b[:, :2], a[:, :2], "UMAP"
+
+    monkeypatch.setattr(viz, "project_2d", newer_run_meanwhile)
+    assert app.runs.map(sid) == gr.skip()

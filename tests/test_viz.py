@@ -90,3 +90,37 @@ def test_embedding_figure_highlights_forget_clips():
 
 def test_empty_figure_says_why():
     assert "run" in empty_figure("run an experiment").layout.annotations[0].text
+
+
+def test_a_slow_umap_fit_gives_pca_now_and_the_same_fit_later(monkeypatch):
+    """With fit_wait_s, a fit still running gives PCA (UMAP_COMPUTING) at once; a later call
+    with the same embeddings and seed picks up that fit's result, never a second fit."""
+    from concurrent.futures import Future
+
+    from speechforget.viz import embedding
+
+    class Pool:
+        def __init__(self):
+            self.fits: list[Future] = []
+
+        def submit(self, fn, *args):
+            self.fits.append(Future())
+            return self.fits[-1]
+
+    worker = embedding._UmapWorker()
+    worker.pool, worker.state, worker.warm = Pool(), "ready", Future()
+    worker.warm.set_result(None)
+    monkeypatch.setattr(embedding, "_WORKER", worker)
+    rng = np.random.default_rng(0)
+    before = rng.normal(size=(30, 8))
+    after = before + 0.5
+    b, a, used = viz.project_2d(before, after, seed=3, fit_wait_s=0.01)
+    assert used == viz.UMAP_COMPUTING and b.shape == (30, 2)
+    assert len(worker.pool.fits) == 1
+    umap_xy = rng.normal(size=(60, 2))
+    worker.pool.fits[0].set_result(umap_xy)
+    b, a, used = viz.project_2d(before, after, seed=3, fit_wait_s=0.01)
+    assert used == "UMAP" and len(worker.pool.fits) == 1  # the same fit, not a new one
+    assert np.array_equal(np.r_[b, a], umap_xy)
+    viz.project_2d(before, after, seed=4, fit_wait_s=0.01)  # another seed: another fit
+    assert len(worker.pool.fits) == 2

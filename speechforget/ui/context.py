@@ -50,6 +50,10 @@ def default_contexts(task: str, backbone: str, data: str = "synthetic") -> Conte
 @dataclass(frozen=True)
 class Settings:
     umap_wait_s: float = 1.0  # how long a run's embedding map waits for UMAP's warm-up
+    # ... and for UMAP's fit (~2 s on 2 cores); then PCA, and the map event redraws it
+    # when the fit is done: a run holds the shared train queue, and a class of visitors
+    # waiting behind it should not wait for each other's maps
+    umap_fit_wait_s: float = 0.5
     projection: str = "auto"  # auto (UMAP once warmed up, else PCA) | umap | pca
 
 

@@ -149,6 +149,17 @@ def _wire_run(app: App, panel: ControlsPanel, session, run_id, cm_subset, outs, 
         show_progress_on=[status],
         **TRAIN,
     )
+    # the run's embedding map once UMAP has it (when Run drew a provisional PCA map): its
+    # own queue, so that waiting for UMAP's worker holds no visitor's training
+    run_evt.success(
+        app.runs.map,
+        [session],
+        [outs["embedding"]],
+        concurrency_limit=8,
+        concurrency_id="maps",
+        show_progress="hidden",
+        api_visibility="private",
+    )
     gold_evt = run_evt.success(
         app.runs.gold,
         [session, cm_subset],

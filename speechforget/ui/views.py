@@ -120,13 +120,15 @@ def mia_figure(view: RunView | None):
     return viz.mia_histograms(view.losses)
 
 
-def embedding_figure(view: RunView | None, wait_s: float = 0.0, method: str = "auto"):
+def embedding_figure(
+    view: RunView | None, wait_s: float = 0.0, method: str = "auto", fit_wait_s=None
+):
     """(figure, Projection used). method: "auto" (UMAP once warmed up, waiting at most
-    wait_s for it, else PCA), "umap" or "pca"."""
+    wait_s for it and fit_wait_s for the fit, else PCA), "umap" or "pca"."""
     if not _shown(view):
         return empty_figure("run an experiment to see the embeddings"), Projection()
     s = view.embeddings
-    before, after, used = viz.project_2d(s.before, s.after, view.seed, method, wait_s)
+    before, after, used = viz.project_2d(s.before, s.after, view.seed, method, wait_s, fit_wait_s)
     fig = viz.embedding_figure(
         before, after, s.labels, view.class_names, s.forget, method=used, hover=s.hover
     )
@@ -134,9 +136,10 @@ def embedding_figure(view: RunView | None, wait_s: float = 0.0, method: str = "a
 
 
 def _projection(asked: str, used: str) -> Projection:
-    # provisional: "auto" fell back to PCA because UMAP's worker is still compiling
-    # (not because UMAP failed, which a redraw would not mend)
-    provisional = asked == "auto" and used != "UMAP" and viz.projection_status() == "warming"
+    # provisional: "auto" fell back to PCA because UMAP's worker is still compiling, or its
+    # fit is still running (not because UMAP failed, which a redraw would not mend)
+    waiting = viz.projection_status() == "warming" or used == viz.UMAP_COMPUTING
+    provisional = asked == "auto" and used != "UMAP" and waiting
     return Projection("umap" if used == "UMAP" else "pca", used, provisional)
 
 

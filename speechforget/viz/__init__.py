@@ -9,6 +9,7 @@ from speechforget.viz.bars import topk_bars
 from speechforget.viz.confusion import confusion_figure
 from speechforget.viz.curves import loss_curves
 from speechforget.viz.embedding import (
+    UMAP_COMPUTING,
     embedding_figure,
     project_2d,
     projection_status,
@@ -18,6 +19,7 @@ from speechforget.viz.embedding import (
 from speechforget.viz.mia import mia_histograms
 
 __all__ = [
+    "UMAP_COMPUTING",
     "confusion_figure",
     "embedding_figure",
     "loss_curves",

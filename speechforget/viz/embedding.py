@@ -5,7 +5,9 @@ and a clip that did not move stays in place. UMAP runs in a worker process of it
 own: its first fit spends ~10 s compiling numba code while holding the GIL, which
 would freeze a web server in the same process. `warm_up_umap()` starts that worker
 and its compilation in the background at app start; until it is done
-`project_2d(method="auto")` draws PCA instead of making the user wait. Below
+`project_2d(method="auto")` draws PCA instead of making the user wait; with `fit_wait_s`
+it also draws PCA when the fit itself takes longer (`UMAP_COMPUTING`): the fit goes on,
+and the same call again later (same embeddings and seed) picks up its result. Below
 PRECOMPUTED_MAX points the neighbour graph comes from an exact distance matrix
 (faster than nearest-neighbour descent and its JIT).
 """
@@ -13,14 +15,17 @@ PRECOMPUTED_MAX points the neighbour graph comes from an exact distance matrix
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import tempfile
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
 
 import numpy as np
 import plotly.graph_objects as go
@@ -31,6 +36,8 @@ from speechforget.viz.style import class_colors, finish
 PRECOMPUTED_MAX = 4000
 UMAP_ARGS = dict(n_neighbors=15, min_dist=0.1, n_epochs=200)
 FIT_TIMEOUT_S = 120.0
+FITS_KEPT = 16  # fits kept by their inputs: a later call with the same ones reuses it
+UMAP_COMPUTING = "PCA (UMAP still computing)"
 
 
 class _UmapWorker:
@@ -42,6 +49,7 @@ class _UmapWorker:
         self.lock = threading.Lock()
         self.pool: ProcessPoolExecutor | None = None
         self.warm: Future | None = None
+        self.fits: OrderedDict[tuple, Future] = OrderedDict()
 
     def start(self) -> Future:
         with self.lock:
@@ -61,9 +69,21 @@ class _UmapWorker:
             ("failed", f"{type(err).__name__}: {err}") if err else ("ready", "")
         )
 
-    def fit(self, x: np.ndarray, seed: int) -> np.ndarray:
+    def fit_async(self, x: np.ndarray, seed: int) -> Future:
+        """The fit of (x, seed): one in progress or done for the same inputs, else a new one."""
         self.start()
-        return self.pool.submit(_umap_fit, x, seed).result(timeout=FIT_TIMEOUT_S)
+        key = (hashlib.sha1(x.tobytes()).hexdigest(), x.shape, seed)
+        with self.lock:
+            fut = self.fits.get(key)
+            if fut is None or (fut.done() and fut.exception() is not None):
+                fut = self.fits[key] = self.pool.submit(_umap_fit, x, seed)
+                while len(self.fits) > FITS_KEPT:
+                    self.fits.popitem(last=False)
+            self.fits.move_to_end(key)
+            return fut
+
+    def fit(self, x: np.ndarray, seed: int) -> np.ndarray:
+        return self.fit_async(x, seed).result(timeout=FIT_TIMEOUT_S)
 
 
 _WORKER = _UmapWorker()
@@ -137,15 +157,24 @@ def _pca(x: np.ndarray) -> np.ndarray:
 
 
 def project_2d(
-    before: np.ndarray, after: np.ndarray, seed: int = 0, method: str = "auto", wait_s: float = 0.0
+    before: np.ndarray,
+    after: np.ndarray,
+    seed: int = 0,
+    method: str = "auto",
+    wait_s: float = 0.0,
+    fit_wait_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Joint 2-D map of (N, D) `before` and (N, D) `after` embeddings of the same clips.
 
     method: "umap", "pca" or "auto" (UMAP once warmed up, waiting at most wait_s for
-    the warm-up, else PCA). Returns (N, 2) before, (N, 2) after and the method used
-    ("UMAP", "PCA", or "PCA (UMAP failed: ...)")."""
+    the warm-up, else PCA). fit_wait_s (auto only): wait at most this long for the fit,
+    else PCA now while the fit goes on. Returns (N, 2) before, (N, 2) after and the
+    method used ("UMAP", "PCA", "PCA (UMAP still warming up)", UMAP_COMPUTING or
+    "PCA (UMAP failed: ...)")."""
     x = np.nan_to_num(np.concatenate([before, after]).astype(np.float32))
     used = "PCA"
+    if method != "auto":
+        fit_wait_s = None
     if method == "auto":
         try:
             _WORKER.start().result(timeout=wait_s)
@@ -154,12 +183,17 @@ def project_2d(
         method = "umap" if _WORKER.state == "ready" else "pca"
         if _WORKER.state == "warming":
             used = "PCA (UMAP still warming up)"
+    coords = None
     if method == "umap" and len(x) > 4:
         try:
-            coords, used = _WORKER.fit(x, seed), "UMAP"
+            fut = _WORKER.fit_async(x, seed)
+            if fit_wait_s is not None and not wait_for([fut], timeout=fit_wait_s).done:
+                used = UMAP_COMPUTING  # it goes on; the same call later picks it up
+            else:
+                coords, used = fut.result(timeout=FIT_TIMEOUT_S), "UMAP"
         except Exception as err:
-            coords, used = _pca(x), f"PCA (UMAP failed: {type(err).__name__})"
-    else:
+            used = f"PCA (UMAP failed: {type(err).__name__})"
+    if coords is None:
         coords = _pca(x)
     n = len(before)
     return coords[:n], coords[n:], used

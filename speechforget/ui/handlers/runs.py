@@ -18,6 +18,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -62,19 +63,25 @@ GOLD_KEYS = (
     *audit.AUDIT_KEYS,
 )
 PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
-# ... during a gold retrain: each update builds a figure (~30 ms of Python holding the GIL
-# the training thread needs), and the retrain's time is the yardstick of the run's cost
+# ... during a gold retrain, whose time is the yardstick of the run's cost: the status line
+# (step, seconds) goes out every GOLD_PUSH_EVERY_S, the loss figure only every
+# GOLD_FIGURE_EVERY_S. A figure costs ~30 ms of Python holding the GIL the training thread
+# needs, and a browser on the same machine ~0.25 s of CPU to draw it (measured in headless
+# Chromium on 2 cores), which slowed a 2-thread retrain by a quarter at one per second.
 GOLD_PUSH_EVERY_S = 1.0
+GOLD_FIGURE_EVERY_S = 5.0
 TICK_EVERY_S = 1.0  # without steps, an empty update this often (keeps Stop's cancel responsive)
 STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # ... and then at most this long for the run's handler to send its last update: Stop's
 # message must be the last word. A direct call from the handler's own thread (tests)
 # cannot see the handler end, so this stays short.
 STOP_SETTLE_S = 0.6
-REDRAW_MAP_WAIT_S = (
-    15.0  # a redraw of a provisional (PCA) map may wait this long for UMAP (it holds the queue)
-)
+# a redraw of a provisional (PCA) map after the gold may wait this long for UMAP's warm-up
+# and then its fit (it holds the train queue); the map event, on its own queue, longer
+REDRAW_MAP_WAIT_S = 15.0
+MAP_WAIT_S = 60.0
 READY = "The app is ready for another run."
+_MAPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embedding-map")
 STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
 GOLD_STOPPED = (
     "⏹️ **Gold retrain stopped.** The unlearned model's results stay; gaps to gold need "
@@ -151,11 +158,32 @@ class RunHandlers:
             if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
                 yield out(status=STOPPED_EARLY, **audit.panel(sess))
             return
+        # the embedding map first, in a thread: UMAP's worker process projects while this
+        # thread builds the other figures; a fit that takes longer than the settings'
+        # umap_fit_wait_s leaves a PCA map, which the map event (`map`) redraws
+        fit_wait = self.app.settings.umap_fit_wait_s
+        embedding = _MAPS.submit(self._embedding, sess.view, None, fit_wait)
         yield from self._show_unlearned(sess, res, out)
+        fig, projection = embedding.result()
         # before the last yield: the chained gold event starts as soon as Run's ends
         sess.move(RunState.AWAITING_GOLD if sess.view.run_gold else RunState.DONE, run_no)
-        fig, sess.projection = self._embedding(sess.view)
+        sess.projection = projection
         yield out(embedding=fig)
+
+    def map(self, sid: str | None):
+        """The run's embedding map again once UMAP has it, when the run drew a provisional
+        (PCA) one. Chained after Run on a queue of its own: the wait for UMAP's worker
+        holds no training queue. Nothing changes for a newer run or a final map."""
+        sess = self.app.store.peek(sid)
+        if sess is None or sess.projection is None or not sess.projection.provisional:
+            return gr.skip()
+        run_no, view = sess.runs, sess.view
+        fig, projection = self._embedding(view, MAP_WAIT_S, MAP_WAIT_S)
+        current = sess.projection
+        if sess.runs != run_no or current is None or not current.provisional:
+            return gr.skip()  # a newer run, or the gold's redraw came first
+        sess.projection = projection
+        return fig
 
     def _show_unlearned(self, sess: Session, res, out) -> Iterator[tuple]:
         view, n = sess.view, sess.runs
@@ -182,10 +210,10 @@ class RunHandlers:
             **audit.panel(sess),
         )
 
-    def _embedding(self, view: RunView, wait_s: float | None = None):
+    def _embedding(self, view: RunView, wait_s: float | None = None, fit_wait_s=None):
         s = self.app.settings
         wait_s = s.umap_wait_s if wait_s is None else wait_s
-        return views.embedding_figure(view, wait_s, s.projection)
+        return views.embedding_figure(view, wait_s, s.projection, fit_wait_s)
 
     # ---- the gold retrain phase ---------------------------------------------------------
 
@@ -242,7 +270,8 @@ class RunHandlers:
             **audit.panel(sess),
         )
         if sess.projection is not None and sess.projection.provisional:  # UMAP may be ready now
-            fig, sess.projection = self._embedding(view, REDRAW_MAP_WAIT_S)
+            # (in the page the map event mostly came first; an API client has only this one)
+            fig, sess.projection = self._embedding(view, REDRAW_MAP_WAIT_S, REDRAW_MAP_WAIT_S)
             yield out(embedding=fig)
 
     # ---- streaming a phase --------------------------------------------------------------
@@ -256,17 +285,21 @@ class RunHandlers:
         return res if sess.runs == run_no else None
 
     def _consume(self, sess: Session, events: Iterator[Event], progress, out, what, run_no):
-        last, t0 = 0.0, time.monotonic()
+        last = drawn = 0.0
+        t0 = time.monotonic()
         for event in events:
             match event:
                 case Step(which, log):
                     if not _record(sess, run_no, which, log):
                         continue  # superseded, or Stop was pressed: its message stays last
                     now = time.monotonic()
-                    every = PUSH_EVERY_S if which == "unlearned" else GOLD_PUSH_EVERY_S
-                    if now - last >= every or len(sess.history[which]) == 1:
+                    gold = which != "unlearned"
+                    first = len(sess.history[which]) == 1
+                    if now - last >= (GOLD_PUSH_EVERY_S if gold else PUSH_EVERY_S) or first:
                         last = now
-                        yield self._live(sess, which, log, now - t0, progress, out, what)
+                        draw = not gold or first or now - drawn >= GOLD_FIGURE_EVERY_S
+                        drawn = now if draw else drawn
+                        yield self._live(sess, which, log, now - t0, progress, out, what, draw)
                 case Tick():
                     if time.monotonic() - last >= TICK_EVERY_S:
                         last = time.monotonic()
@@ -281,13 +314,15 @@ class RunHandlers:
         return None
 
     @staticmethod
-    def _live(sess: Session, which: str, log: StepLog, elapsed: float, progress, out, what):
+    def _live(sess: Session, which, log: StepLog, elapsed: float, progress, out, what, draw=True):
+        """A live update: the status line, and the loss figure when `draw`."""
         total = log.total_steps or log.step
         progress(min(log.step / max(total, 1), 1.0), desc=f"{what} step {log.step}/{total}")
-        return out(
-            status=views.live_status(which, log, elapsed),
-            loss=views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history)),
-        )
+        status = views.live_status(which, log, elapsed)
+        if not draw:
+            return out(status=status)
+        loss = views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history))
+        return out(status=status, loss=loss)
 
     # ---- Stop ---------------------------------------------------------------------------
 
