@@ -152,6 +152,12 @@ FIGURE_READY = (
 )
 
 
+MAP_TITLES = (
+    "() => (document.querySelector('#embedding-plot .js-plotly-plot').layout.annotations || [])"
+    ".map(a => a.text).join(' | ')"
+)
+
+
 def one_run(page, timeout_s: float) -> dict:
     ms = int(timeout_s * 1000)
     t0 = time.monotonic()
@@ -169,10 +175,7 @@ def one_run(page, timeout_s: float) -> dict:
         page.wait_for_function(FIGURE_READY, arg=elem, timeout=ms, polling=50)
     page.locator("#metrics", has_text="Dt accuracy").wait_for(timeout=ms)
     t_fig = time.monotonic() - t0
-    projection = page.evaluate(
-        "() => (document.querySelector('#embedding-plot .js-plotly-plot').layout.annotations || [])"
-        ".map(a => a.text).join(' | ')"
-    )
+    projection = page.evaluate(MAP_TITLES)
     page.wait_for_function(  # done, or a failure message (then `status` says what happened)
         "() => /Done\\. Gold retrain|failed|Stopped/.test(document.querySelector('#status').innerText)",
         timeout=ms * 10,
@@ -180,12 +183,14 @@ def one_run(page, timeout_s: float) -> dict:
     )
     t_gold = time.monotonic() - t0
     status = page.locator("#status").inner_text()
+    projection_then = page.evaluate(MAP_TITLES)
     return {
         "first_loss": round(t_loss, 2),
         "figures": round(t_fig, 2),
         "gold": round(t_gold, 2),
         "load_avg": round(os.getloadavg()[0], 2),
-        "embedding_title": projection,
+        "embedding_title": projection,  # when every figure was drawn
+        "embedding_title_after_gold": projection_then,
         "status": status.strip(),
     }
 

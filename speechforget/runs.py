@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -73,6 +74,34 @@ Event = Step | Tick | Done | Error
 
 # ---- the streaming runner ------------------------------------------------------------------
 
+_WORKING = threading.Condition()
+_working = 0  # phases whose worker runs now (in this process)
+_last_end = 0.0  # time.monotonic() when the last one ended
+
+
+def wait_quiet(quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
+    """Block until no phase has run for quiet_s seconds (True), or timeout_s passed (False).
+    Background work (the app's start-up of its other tasks) waits here, so that it never
+    takes the cores from a visitor's training."""
+    deadline = time.monotonic() + timeout_s
+    with _WORKING:
+        while True:
+            now = time.monotonic()
+            calm = _last_end + quiet_s - now if _working == 0 else quiet_s
+            if calm <= 0:
+                return True
+            if now >= deadline:
+                return False
+            _WORKING.wait(min(calm, deadline - now))
+
+
+def _working_changed(delta: int) -> None:
+    global _working, _last_end
+    with _WORKING:
+        _working += delta
+        _last_end = time.monotonic()
+        _WORKING.notify_all()
+
 
 def stream(
     fn: Callable[[Callable], object],
@@ -95,11 +124,13 @@ def stream(
         return stop.is_set()
 
     def work() -> None:
+        _working_changed(+1)
         try:
             events.put(Done(fn(on_step)))
         except BaseException as err:  # handed to the caller, who shows it (never a silent hang)
             events.put(Error(err))
         finally:
+            _working_changed(-1)
             if idle is not None:
                 idle.set()
 

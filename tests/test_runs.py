@@ -5,6 +5,7 @@ detach/attach across a process boundary (speechforget.portable), the RunView the
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -141,3 +142,17 @@ def test_check_clip_with_and_without_a_run(tiny_ctx, result, tones_pass_the_spee
     run = clip_check.check_clip(wave, "(not a class)", result)  # judged by what the original hears
     assert set(run.probs) == {"original", "unlearned", "retrain"} == set(run.scores)
     assert run.label == int(run.probs["original"].argmax())
+
+
+def test_background_work_waits_until_no_phase_has_run_for_a_while():
+    """wait_quiet: False while a phase's worker runs (it timed out), True once none has run
+    for quiet_s seconds."""
+    release = threading.Event()
+    events = runs.stream(lambda on_step: release.wait(10))
+    next(events)  # the worker runs: a Tick after poll_s
+    assert runs.wait_quiet(0.05, timeout_s=0.3) is False
+    release.set()
+    assert any(isinstance(e, runs.Done) for e in events)
+    t0 = time.monotonic()
+    assert runs.wait_quiet(0.2, timeout_s=5.0) is True
+    assert time.monotonic() - t0 >= 0.15  # it waited for the quiet spell after the end

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from speechforget.data.dataset import CLIP_SAMPLES, SAMPLE_RATE
 
@@ -51,6 +50,8 @@ def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
     if sr == target_sr:
         return x
     g = gcd(int(sr), int(target_sr))
+    from scipy.signal import resample_poly  # ~0.6 s to import: only when a clip needs it
+
     return resample_poly(x, target_sr // g, sr // g).astype(np.float32)
 
 

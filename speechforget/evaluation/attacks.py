@@ -17,12 +17,9 @@ infinite loss becomes the largest finite feature, a NaN confidence becomes 0.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
+
+# scikit-learn is imported where it is used: it takes ~0.7 s, and the app serves its page
+# before anything is evaluated (ui/startup.py imports it in the background)
 
 EPS = 1e-12  # keeps log(loss) finite for perfectly fit clips (loss == 0)
 _LOG_MAX = float(np.log(np.finfo(np.float64).max))  # ~709.8, the feature of an infinite loss
@@ -99,6 +96,10 @@ def _loss_attack(loss_retain: np.ndarray, loss_test: np.ndarray, seed: int):
     """(unfitted attack, shadow features, labels) of the paper's loss MIA."""
     rng = np.random.default_rng(seed)
     x, labels = _shadow_set(_loss_feature(loss_retain), _loss_feature(loss_test), rng, None)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
     return clf, x, labels
 
@@ -143,6 +144,8 @@ def mia_efficacy(
     """
     rng = np.random.default_rng(seed)
     x, labels = _shadow_set(_conf_feature(conf_retain), _conf_feature(conf_test), rng, max_per_side)
+    from sklearn.svm import SVC
+
     clf = SVC(kernel="rbf", C=3, gamma="auto")
     return _fraction_non_member(clf, x, labels, _conf_feature(conf_forget))
 
@@ -174,8 +177,14 @@ def forget_vs_test_attack(
     labels = np.repeat([1, 0], n)
     if np.ptp(x) == 0:
         return {"cv_acc": 0.5, "auc": 0.5}
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     cv = StratifiedKFold(n_splits=max(2, min(n_splits, n)), shuffle=True, random_state=seed)
-    clf: Pipeline = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = make_pipeline(StandardScaler(), LogisticRegression())
     accs, aucs = [], []
     for train_idx, test_idx in cv.split(x, labels):
         clf.fit(x[train_idx], labels[train_idx])

@@ -29,9 +29,6 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import ks_2samp
-from sklearn.metrics import roc_auc_score
-from sklearn.metrics import roc_curve as sk_roc_curve
 
 from speechforget.evaluation.scores import MIN_AUC_SIDE, gap_to_retrain
 
@@ -54,6 +51,8 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float | None:
     x = np.concatenate([pos, neg])
     if np.ptp(x) == 0:
         return 0.5
+    from sklearn.metrics import roc_auc_score  # imported late: see evaluation/attacks.py
+
     return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], x))
 
 
@@ -85,6 +84,8 @@ def roc_curve(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     side is empty. Collinear points are dropped, so the curve stays small."""
     if len(pos) == 0 or len(neg) == 0:
         return np.zeros(0), np.zeros(0)
+    from sklearn.metrics import roc_curve as sk_roc_curve
+
     labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
     fpr, tpr, _ = sk_roc_curve(labels, np.r_[pos, neg], drop_intermediate=True)
     return fpr, tpr
@@ -130,6 +131,8 @@ def audit_losses(
             row["rmia_auc"] = auc(score[forget], score[attack_test])
             for k, f in FPRS.items():
                 row[f"rmia_tpr_at_{k}_fpr"] = tpr_at_fpr(score[forget], score[attack_test], f)
+            from scipy.stats import ks_2samp
+
             row["ks_to_gold"] = float(ks_2samp(ce[forget], ref[forget]).statistic)
         out[name] = row
     return out

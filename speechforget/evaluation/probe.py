@@ -35,11 +35,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import cross_val_predict
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+# scikit-learn is imported where it is used (see evaluation/attacks.py)
 
 if TYPE_CHECKING:
     from speechforget.data.splits import Split
@@ -71,6 +68,8 @@ def probe_accuracy(
     test = _sides(positive_idx_test, test_idx, y, rng)
     if train is None or test is None:
         return None
+    from sklearn.metrics import balanced_accuracy_score
+
     probe = _probe().fit(*_stack(feats, *train))
     x_test, labels = _stack(feats, *test)
     return float(balanced_accuracy_score(labels, probe.predict(x_test)))
@@ -96,6 +95,9 @@ def probe_cv(
     x, labels = _stack(feats, *sides)
     fold = _pair_folds(*sides, y, min(folds, len(sides[0])), rng)  # (2n,)
     cv = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in np.unique(fold)]
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import cross_val_predict
+
     pred = cross_val_predict(_probe(), x, labels, cv=cv)
     return float(balanced_accuracy_score(labels, pred))
 
@@ -195,6 +197,10 @@ def _check(emb: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarra
     return np.nan_to_num(emb, nan=0.0, posinf=0.0, neginf=0.0), y
 
 
-def _probe() -> Pipeline:
-    """Standardise, then an L2 logistic regression (deterministic lbfgs)."""
+def _probe():
+    """Standardise, then an L2 logistic regression (deterministic lbfgs): a Pipeline."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
