@@ -80,14 +80,16 @@ _last_end = 0.0  # time.monotonic() when the last one ended
 
 
 def wait_quiet(quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
-    """Block until no phase has run for quiet_s seconds (True), or timeout_s passed (False).
-    Background work (the app's start-up of its other tasks) waits here, so that it never
-    takes the cores from a visitor's training."""
-    deadline = time.monotonic() + timeout_s
+    """Block until no phase has run for quiet_s seconds, counted from the call at the
+    earliest (True), or timeout_s passed (False). Background work (the app's start-up of
+    its other tasks) waits here, so that it never takes the cores from a visitor's
+    training, nor from a run about to start."""
+    start = time.monotonic()
+    deadline = start + timeout_s
     with _WORKING:
         while True:
             now = time.monotonic()
-            calm = _last_end + quiet_s - now if _working == 0 else quiet_s
+            calm = max(_last_end, start) + quiet_s - now if _working == 0 else quiet_s
             if calm <= 0:
                 return True
             if now >= deadline:

@@ -21,14 +21,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from speechforget import progress, runs
+from speechforget import progress, runs, viz
 from speechforget.ui import views
 
 OUTPUTS_STAGE = "computing the original model's outputs"
 FIGURES_STAGE = "warming up the figures"
-# the other tasks are prepared once no run or gold has trained for QUIET_S seconds (or after
-# QUIET_WAIT_S, whatever is running)
-QUIET_S, QUIET_WAIT_S = 3.0, 120.0
+# the other tasks are prepared once no run or gold has trained for QUIET_S seconds since the
+# first was ready (or after QUIET_WAIT_S, whatever is running)
+QUIET_S, QUIET_WAIT_S = 10.0, 180.0
+UMAP_STAGE = "compiling UMAP for the embedding maps"
+UMAP_WAIT_S = 30.0  # Run is enabled after at most this long for UMAP (a run draws PCA then)
 STARTUP_NICE = 5  # the start-up thread's nice value (then 10 for the other tasks)
 
 
@@ -94,6 +96,9 @@ class Preparation:
                         self._on_progress(FIGURES_STAGE, None)
                         views.warm_up_figures()
                         import_late()
+                        if self.app.warm_umap:  # a first run's map would wait for it
+                            self._on_progress(UMAP_STAGE, None)
+                            viz.warm_up_umap(block=True, timeout_s=UMAP_WAIT_S)
                 except Exception as err:  # the page says it; a visitor's run says it again
                     if i == 0:
                         self.error = f"{type(err).__name__}: {err}"

@@ -89,13 +89,14 @@ class _UmapWorker:
 _WORKER = _UmapWorker()
 
 
-def warm_up_umap(block: bool = False) -> str:
-    """Start the UMAP worker and its compilation in the background (idempotent); the state."""
+def warm_up_umap(block: bool = False, timeout_s: float | None = None) -> str:
+    """Start the UMAP worker and its compilation in the background (idempotent); the state.
+    block: wait for the compilation (at most timeout_s)."""
     fut = _WORKER.start()
     if block:
         try:
-            fut.result()
-        except Exception:  # noted in the state
+            fut.result(timeout=timeout_s)
+        except Exception:  # noted in the state (or still warming after timeout_s)
             pass
     return _WORKER.state
 
@@ -106,11 +107,12 @@ def projection_status() -> str:
 
 
 def _warm_up(parent: int) -> None:
-    """In the worker: import umap and compile its numba code on a small fit, at low CPU
-    priority so the web server's own work goes first. The worker ends with its parent
-    (a killed app leaves no orphan behind)."""
+    """In the worker: import umap and compile its numba code on a small fit, at nice 5 (as
+    the app's start-up, beside which it compiles), then nice 19 for the fits: visitors'
+    runs and golds go first. The worker ends with its parent (a killed app leaves no
+    orphan behind)."""
     with contextlib.suppress(OSError, AttributeError):
-        os.nice(19)  # the lowest: the gold and the runs go first
+        os.setpriority(os.PRIO_PROCESS, 0, 5)
     # one core at most: numba's and BLAS's thread pools would take every core from the
     # server's torch work (a 2-thread torch step stalls when one of its cores is taken)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -121,6 +123,8 @@ def _warm_up(parent: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     x = np.random.default_rng(0).normal(size=(120, 16)).astype(np.float32)
     _umap_fit(x, seed=0)
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, 0, 19)  # the lowest (raising nice needs no rights)
 
 
 def _exit_with(parent: int) -> None:

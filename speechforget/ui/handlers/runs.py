@@ -76,10 +76,12 @@ STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # message must be the last word. A direct call from the handler's own thread (tests)
 # cannot see the handler end, so this stays short.
 STOP_SETTLE_S = 0.6
-# a redraw of a provisional (PCA) map after the gold may wait this long for UMAP's warm-up
-# and then its fit (it holds the train queue); the map event, on its own queue, longer
-REDRAW_MAP_WAIT_S = 15.0
-MAP_WAIT_S = 60.0
+# a redraw of a provisional (PCA) map after the gold waits this long for UMAP's warm-up and
+# then its fit (it holds the train queue); the map event, on its own queue, waits longer.
+# UMAP's worker only gets CPU time that training leaves (viz.embedding): under a class's
+# load a map may come late
+REDRAW_MAP_WAIT_S = 2.0
+MAP_WAIT_S = 180.0
 READY = "The app is ready for another run."
 _MAPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embedding-map")
 STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
