@@ -96,7 +96,7 @@ class Preparation:
                         self._on_progress(FIGURES_STAGE, None)
                         views.warm_up_figures()
                         import_late()
-                        if self.app.warm_umap:  # a first run's map would wait for it
+                        if viz.projection_status() == "warming":  # started by App.start_up
                             self._on_progress(UMAP_STAGE, None)
                             viz.warm_up_umap(block=True, timeout_s=UMAP_WAIT_S)
                 except Exception as err:  # the page says it; a visitor's run says it again
