@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import weakref
 
 import torch
 from torch import nn
@@ -34,6 +35,16 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 CPU_CONV_BATCH = 64
 
 
+def _channels_last_copy(model: nn.Module) -> nn.Module:
+    """A channels-last deep copy whose modules say which module each copies
+    (`_counted_as`, a weak reference): a Work counter watching the original counts the
+    copy's passes (engine/work.py)."""
+    twin = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    for mine, theirs in zip(twin.modules(), model.modules(), strict=True):
+        mine._counted_as = weakref.ref(theirs)
+    return twin
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module, x: torch.Tensor, device: str | torch.device = "auto", batch_size: int = 256
@@ -43,7 +54,7 @@ def predict(
     dev = resolve_device(device) if isinstance(device, str) else device
     conv = dev.type == "cpu" and x.dim() == 4
     if conv:
-        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        model = _channels_last_copy(model)
         batch_size = min(batch_size, CPU_CONV_BATCH)
     was_training = model.training
     model.to(dev).eval()

@@ -68,7 +68,10 @@ class WorkMeter:
         target = weakref.ref(module)
 
         def on_forward(mod: nn.Module, args: tuple, output) -> None:
-            # a deep copy (a teacher made by frozen_copy) inherits the hook: not counted here
+            # a deep copy (a teacher made by frozen_copy) inherits the hook: not counted here,
+            # unless it stands in for the module (predict's channels-last copy says so)
+            origin = getattr(mod, "_counted_as", None)
+            mod = origin() if origin is not None else mod
             if mod is not target() or self._paused:
                 return
             if not args or not isinstance(args[0], torch.Tensor):
