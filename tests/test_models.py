@@ -71,3 +71,23 @@ def test_device_resolution():
             raise AssertionError("expected a ValueError")
         except ValueError as e:
             assert "no CUDA device" in str(e)
+
+
+def test_cpu_prediction_runs_a_channels_last_copy_and_leaves_the_model_as_it_was():
+    """predict on CPU spectrograms: the same outputs as the model in NCHW (to float noise),
+    in batches of any size, and the caller's model keeps its mode and memory format."""
+    torch.manual_seed(0)
+    model = build_model({**CNN_SPEC, "num_classes": 4}).train()
+    x = torch.randn(70, 1, 40, 101)
+    logits, emb = predict(model, x, "cpu", batch_size=256)
+    assert model.training  # its mode back
+    w = model.features[0][0].weight
+    assert w.is_contiguous() and not w.is_contiguous(memory_format=torch.channels_last)
+    model.eval()
+    with torch.no_grad():
+        ref_logits, ref_emb = model(x)
+    assert logits.shape == (70, 4) and emb.shape == ref_emb.shape
+    assert torch.allclose(logits, ref_logits, atol=1e-4)
+    assert torch.allclose(emb, ref_emb, atol=1e-4)
+    small, _ = predict(model, x, "cpu", batch_size=16)
+    assert torch.allclose(small, logits, atol=1e-4)
