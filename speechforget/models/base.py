@@ -46,8 +46,13 @@ class Backbone(nn.Module):
         )
 
     def reset_head(self, generator: torch.Generator | None = None) -> None:
-        """Re-initialise the classification head (Bad-Teaching's incompetent teacher)."""
-        raise NotImplementedError
+        """Re-initialise the classification head (Bad-Teaching's incompetent teacher): by
+        default the module's `head` (its own reset_parameters); a backbone without one
+        overrides this."""
+        head = getattr(self, "head", None)
+        if head is None:
+            raise NotImplementedError(f"the {self.family} backbone has no `head` to reset")
+        head.reset_parameters()
 
     def spec(self) -> dict:
         """What is needed to rebuild this model empty (saved beside its weights)."""

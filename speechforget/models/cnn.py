@@ -91,9 +91,6 @@ class SmallCNN(Backbone):
             raise ValueError(f"the CNN has {len(self.features)} conv blocks; got {k}")
         return self.features[:k], _Rest(self.features[k:], self.drop, self.head)
 
-    def reset_head(self, generator: torch.Generator | None = None) -> None:
-        self.head.reset_parameters()
-
     def spec(self) -> dict:
         return {
             "family": self.family,

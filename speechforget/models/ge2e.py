@@ -145,9 +145,6 @@ class GE2E(Backbone):
         emb = self.encoder(x) if self.finetune else x  # (B, 256)
         return self.head(self.drop(emb * HEAD_SCALE)), emb
 
-    def reset_head(self, generator: torch.Generator | None = None) -> None:
-        self.head.reset_parameters()
-
     def spec(self) -> dict:
         return {
             "family": self.family,
