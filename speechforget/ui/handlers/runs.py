@@ -18,7 +18,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -83,7 +82,6 @@ STOP_SETTLE_S = 0.6
 REDRAW_MAP_WAIT_S = 2.0
 MAP_WAIT_S = 180.0
 READY = "The app is ready for another run."
-_MAPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embedding-map")
 STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
 GOLD_STOPPED = (
     "⏹️ **Gold retrain stopped.** The unlearned model's results stay; gaps to gold need "
@@ -160,16 +158,12 @@ class RunHandlers:
             if not sess.stop.is_set():  # a pressed Stop answers for itself: one last word
                 yield out(status=STOPPED_EARLY, **audit.panel(sess))
             return
-        # the embedding map first, in a thread: UMAP's worker process projects while this
-        # thread builds the other figures; a fit that takes longer than the settings'
-        # umap_fit_wait_s leaves a PCA map, which the map event (`map`) redraws
-        fit_wait = self.app.settings.umap_fit_wait_s
-        embedding = _MAPS.submit(self._embedding, sess.view, None, fit_wait)
         yield from self._show_unlearned(sess, res, out)
-        fig, projection = embedding.result()
         # before the last yield: the chained gold event starts as soon as Run's ends
         sess.move(RunState.AWAITING_GOLD if sess.view.run_gold else RunState.DONE, run_no)
-        sess.projection = projection
+        # a fit that takes longer than the settings' umap_fit_wait_s leaves a PCA map, which
+        # the map event (`map`) redraws: the train queue is not held for UMAP
+        fig, sess.projection = self._embedding(sess.view, None, self.app.settings.umap_fit_wait_s)
         yield out(embedding=fig)
 
     def map(self, sid: str | None):
