@@ -200,3 +200,27 @@ def test_built_in_backbones_need_no_hub_in_the_app(monkeypatch):
         assert context.default_contexts("kws", backbone) == ("kws", backbone)
     with pytest.raises(ValueError, match="needs the Hugging Face Hub"):
         context.default_contexts("kws", "wav2vec2-base")
+
+
+def test_the_served_queue_polls_calmly_and_still_answers():
+    """Gradio's queue polls every 1 ms on Linux (4-5% of a core on an idle server, which a
+    2-thread training feels more): the app's launch slows its loops, and events still run."""
+    import gradio as gr
+    from gradio_client import Client
+    from ui_support import free_port
+
+    from speechforget.ui import layout
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        out = gr.Textbox()
+        gr.Button().click(lambda s: s.upper(), box, out, api_name="shout")
+    _, url, _ = layout.launch(
+        demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    try:
+        assert demo._queue.sleep_when_free == layout.QUEUE_POLL_S
+        assert demo._queue.progress_update_sleep_when_free == layout.PROGRESS_POLL_S
+        assert Client(url, verbose=False).predict("hi", api_name="/shout") == "HI"
+    finally:
+        demo.close()
