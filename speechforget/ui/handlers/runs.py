@@ -6,7 +6,7 @@ session's `RunState` says where the run is; every change goes through Session.mo
 which ignores a superseded run's handler. A loss point travels
 
     engine StepLog -> pipeline on_step(which, log) -> runs.stream's Step event
-      -> RunHandlers._consume (session step log) -> views.loss_figure -> gr.Plot "loss-plot"
+      -> streaming.stream (session step log) -> views.loss_figure -> gr.Plot "loss-plot"
 
 Each handler yields output values in the order of its *_KEYS; gr.skip() leaves an
 output as it is. Bad input never raises into Gradio: it gets a message in the status.
@@ -14,26 +14,21 @@ output as it is. Bad input never raises into Gradio: it gets a message in the st
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
 from speechforget import report as reports
-from speechforget.runs import Done, Error, Event, Step, Tick
 from speechforget.runview import RunView, run_view
 from speechforget.ui import controls, views
 from speechforget.ui.context import AppContext
-from speechforget.ui.handlers import audit
+from speechforget.ui.handlers import audit, streaming
 from speechforget.ui.handlers.results import clip_update
+from speechforget.ui.handlers.streaming import READY
 from speechforget.ui.state import RunState, Session
 from speechforget.viz.style import empty_figure
-
-if TYPE_CHECKING:
-    from speechforget.engine import StepLog
 
 RUN_KEYS = (
     "session",
@@ -61,15 +56,6 @@ GOLD_KEYS = (
     "report",
     *audit.AUDIT_KEYS,
 )
-PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
-# ... during a gold retrain, whose time is the yardstick of the run's cost: the status line
-# (step, seconds) goes out every GOLD_PUSH_EVERY_S, the loss figure only every
-# GOLD_FIGURE_EVERY_S. A figure costs ~30 ms of Python holding the GIL the training thread
-# needs, and a browser on the same machine ~0.25 s of CPU to draw it (measured in headless
-# Chromium on 2 cores), which slowed a 2-thread retrain by a quarter at one per second.
-GOLD_PUSH_EVERY_S = 1.0
-GOLD_FIGURE_EVERY_S = 5.0
-TICK_EVERY_S = 1.0  # without steps, an empty update this often (keeps Stop's cancel responsive)
 STOP_WAIT_S = 30.0  # at most this long for the stopped run's worker to end
 # ... and then at most this long for the run's handler to send its last update: Stop's
 # message must be the last word. A direct call from the handler's own thread (tests)
@@ -81,7 +67,6 @@ STOP_SETTLE_S = 0.6
 # load a map may come late
 REDRAW_MAP_WAIT_S = 2.0
 MAP_WAIT_S = 180.0
-READY = "The app is ready for another run."
 STOPPED_EARLY = f"⏹️ **Stopped.** The unlearning run ended early; nothing to evaluate. {READY}"
 GOLD_STOPPED = (
     "⏹️ **Gold retrain stopped.** The unlearned model's results stay; gaps to gold need "
@@ -145,7 +130,7 @@ class RunHandlers:
         try:
             starting = f"**Starting** {cfg.method} on `{cfg.forget}` …"
             yield out(status=starting, run_id=run_no, **_cleared(sess))
-            res = yield from self._stream(sess, events, progress, out, "unlearning", run_no)
+            res = yield from streaming.stream(sess, events, progress, out, "unlearning", run_no)
             if res is not None:
                 yield from self._unlearned(sess, res, out, run_no)
         finally:
@@ -231,7 +216,7 @@ class RunHandlers:
                 sess.move(RunState.FAILED, run_no)
                 yield out(status=f"⚠️ **Gold retrain failed:** {err}", **audit.panel(sess))
                 return
-            res = yield from self._stream(sess, events, progress, out, "gold retrain", run_no)
+            res = yield from streaming.stream(sess, events, progress, out, "gold retrain", run_no)
             if res is not None:
                 yield from self._gold_done(sess, res, out, run_no, subset)
         finally:
@@ -270,56 +255,6 @@ class RunHandlers:
             fig, sess.projection = self._embedding(view, REDRAW_MAP_WAIT_S, REDRAW_MAP_WAIT_S)
             yield out(embedding=fig)
 
-    # ---- streaming a phase --------------------------------------------------------------
-
-    def _stream(self, sess: Session, events, progress, out, what: str, run_no: int):
-        """Consume a phase's events: update the live curve at most every PUSH_EVERY_S.
-        Returns the phase's Result, or None after an error (reported in the status) or
-        when a newer run of this session superseded this one."""
-        with contextlib.closing(events):  # a cancelled run closes this generator: stop the worker
-            res = yield from self._consume(sess, events, progress, out, what, run_no)
-        return res if sess.runs == run_no else None
-
-    def _consume(self, sess: Session, events: Iterator[Event], progress, out, what, run_no):
-        last = drawn = 0.0
-        t0 = time.monotonic()
-        for event in events:
-            match event:
-                case Step(which, log):
-                    if not _record(sess, run_no, which, log):
-                        continue  # superseded, or Stop was pressed: its message stays last
-                    now = time.monotonic()
-                    gold = which != "unlearned"
-                    first = len(sess.history[which]) == 1
-                    if now - last >= (GOLD_PUSH_EVERY_S if gold else PUSH_EVERY_S) or first:
-                        last = now
-                        draw = not gold or first or now - drawn >= GOLD_FIGURE_EVERY_S
-                        drawn = now if draw else drawn
-                        yield self._live(sess, which, log, now - t0, progress, out, what, draw)
-                case Tick():
-                    if time.monotonic() - last >= TICK_EVERY_S:
-                        last = time.monotonic()
-                        yield out()
-                case Error(error):
-                    sess.move(RunState.FAILED, run_no)
-                    failed = f"⚠️ **The {what} failed:** {error}. {READY}"
-                    yield out(status=failed, **audit.panel(sess))
-                    return None
-                case Done(result):
-                    return result
-        return None
-
-    @staticmethod
-    def _live(sess: Session, which, log: StepLog, elapsed: float, progress, out, what, draw=True):
-        """A live update: the status line, and the loss figure when `draw`."""
-        total = log.total_steps or log.step
-        progress(min(log.step / max(total, 1), 1.0), desc=f"{what} step {log.step}/{total}")
-        status = views.live_status(which, log, elapsed)
-        if not draw:
-            return out(status=status)
-        loss = views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history))
-        return out(status=status, loss=loss)
-
     # ---- Stop ---------------------------------------------------------------------------
 
     def stop(self, sid: str | None, run_id: int | None = None) -> tuple:
@@ -356,12 +291,3 @@ def _cleared(sess: Session) -> dict:
         embedding=waiting,
         **audit.placeholders("The audit of this run appears when it has been unlearned …"),
     )
-
-
-def _record(sess: Session, run_no: int, which: str, log: StepLog) -> bool:
-    """Add a step to the session's step log; True if it should be drawn now."""
-    if sess.runs != run_no:
-        return False  # superseded by a newer run: its curve is not ours to draw
-    sess.history[which].append(log.to_dict())
-    sess.totals[which] = log.total_steps
-    return not sess.stop.is_set()
