@@ -596,3 +596,32 @@ def test_a_map_still_computing_comes_from_the_map_event(tiny_ctx, monkeypatch):
 
     monkeypatch.setattr(viz, "project_2d", newer_run_meanwhile)
     assert app.runs.map(sid) == gr.skip()
+
+
+@pytest.mark.parametrize(("which", "moves_the_bar"), [("unlearned", True), ("retrain", False)])
+def test_streaming_a_phase_paces_updates_and_leaves_gradio_progress_to_the_run(
+    tmp_path, which, moves_the_bar
+):
+    """Every step lands in the session's log; the first and then at most one update per
+    push interval go out, each with the status line; a gold retrain sends no progress
+    messages (the browser redraws each), the unlearning run does; Done returns its result."""
+    from speechforget.engine import StepLog
+    from speechforget.runs import Done, Step
+    from speechforget.ui.handlers import streaming
+    from speechforget.ui.state import Session
+
+    sess = Session(tmp_path)
+    sess.runs = 1
+    logs = [StepLog(i, 0, 0.5, 0.4, 0.01 * i, total_steps=5) for i in range(1, 6)]
+    events = (e for e in [*(Step(which, log) for log in logs), Done("the result")])
+    bar = []
+    gen = streaming.stream(sess, events, lambda *a, **k: bar.append(a), dict, which, 1)
+    sent = []
+    with pytest.raises(StopIteration) as end:
+        while True:
+            sent.append(next(gen))
+    assert end.value.value == "the result"
+    assert [h["step"] for h in sess.history[which]] == [1, 2, 3, 4, 5]
+    assert 1 <= len(sent) < 5 and all("status" in u for u in sent)  # steps come faster
+    assert "step 1/5" in sent[0]["status"] and "loss" in sent[0]
+    assert bool(bar) is moves_the_bar
