@@ -217,6 +217,7 @@ def _run_ray(todo, store, factory, retries, finished, address=None, threads=None
         fref = ray.put(factory)
         gold_refs: dict[str, object] = {}
         pending: dict = {}
+        submitted: dict = {}  # ref -> time.perf_counter() when it was submitted
         for task in todo:
             gold = None
             if not task.is_gold:
@@ -224,7 +225,7 @@ def _run_ray(todo, store, factory, retries, finished, address=None, threads=None
             ref = remote.remote(task, fref, gold, retries, threads)
             if task.is_gold:
                 gold_refs[task.key] = ref
-            pending[ref] = task
+            pending[ref], submitted[ref] = task, time.perf_counter()
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
@@ -232,10 +233,12 @@ def _run_ray(todo, store, factory, retries, finished, address=None, threads=None
                 try:
                     record = ray.get(ref)
                 except Exception as exc:  # the worker itself died (retried max_retries times)
-                    from speechforget.grid import _record
+                    from speechforget.grid import task_record
 
-                    record = _record(
-                        task, "failed", time.perf_counter(), retries + 1, error=repr(exc)
+                    # its wall time counts from submission (a queue wait included): the
+                    # worker's own start died with it
+                    record = task_record(
+                        task, "failed", submitted[ref], retries + 1, error=repr(exc)
                     )
                 finished(task, record)
     finally:

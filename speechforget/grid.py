@@ -123,19 +123,21 @@ def attempt(task: Task, ctx_of: Callable[[], object], gold: dict | None, retries
     errors = []
     if not task.is_gold and (gold is None or gold.get("status") != "ok"):
         why = (gold or {}).get("error", "not run")
-        return _record(task, "failed", t0, 0, error=f"its gold task failed: {why}", errors=[])
+        return task_record(task, "failed", t0, 0, error=f"its gold task failed: {why}", errors=[])
     for n in range(1, retries + 2):
         try:
             out = run_task(task, ctx_of(), gold)
-            return _record(task, "ok", t0, n, **out)
+            return task_record(task, "ok", t0, n, **out)
         except Exception as exc:  # a failed cell never stops the grid
             errors.append(
                 {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
             )
-    return _record(task, "failed", t0, len(errors), **errors[-1], errors=errors[:-1])
+    return task_record(task, "failed", t0, len(errors), **errors[-1], errors=errors[:-1])
 
 
-def _record(task: Task, status: str, t0: float, attempts: int, **body) -> dict:
+def task_record(task: Task, status: str, t0: float, attempts: int, **body) -> dict:
+    """The record stored for a task: its status, attempts and wall time since t0
+    (time.perf_counter() when it was started, or submitted), and `body`."""
     return {
         "key": task.key,
         "identity": task.identity(),
