@@ -76,7 +76,7 @@ Event = Step | Tick | Done | Error
 
 _WORKING = threading.Condition()
 _working = 0  # phases whose worker runs now (in this process)
-_last_end = 0.0  # time.monotonic() when the last one ended
+_last_change = 0.0  # time.monotonic() when one started or ended (read only when none runs)
 
 
 def wait_quiet(quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
@@ -89,7 +89,7 @@ def wait_quiet(quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
     with _WORKING:
         while True:
             now = time.monotonic()
-            calm = max(_last_end, start) + quiet_s - now if _working == 0 else quiet_s
+            calm = max(_last_change, start) + quiet_s - now if _working == 0 else quiet_s
             if calm <= 0:
                 return True
             if now >= deadline:
@@ -98,10 +98,10 @@ def wait_quiet(quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
 
 
 def _working_changed(delta: int) -> None:
-    global _working, _last_end
+    global _working, _last_change
     with _WORKING:
         _working += delta
-        _last_end = time.monotonic()
+        _last_change = time.monotonic()
         _WORKING.notify_all()
 
 
