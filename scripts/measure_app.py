@@ -1,6 +1,7 @@
 """Measure the app the way a visitor meets it, with Playwright in Debian's chromium.
 
-    python scripts/measure_app.py [--runs 2] [--empty-cache | --fresh-gold] [--screenshot PNG]
+    python scripts/measure_app.py [--runs 2] [--empty-cache | --fresh-gold] [--repeat N]
+                                  [--browser-nice N] [--settle S] [--screenshot PNG]
 
 Starts `python app.py` (the real built-in data and shipped models) on a free port and
 prints, in seconds:
@@ -18,6 +19,7 @@ of the data cache without gold retrains) and hides the shipped golds
 (SPEECHFORGET_NO_SHIPPED_GOLDS=1), so the gold retrain really trains; then the same
 retrain runs alone (the app stopped, no browser) and `gold_in_app_over_alone` is the ratio
 of the two training times. The browser is started before the app, as a visitor's is.
+--repeat N measures N times, each from a fresh start, and adds the medians.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -230,9 +233,40 @@ def main() -> int:
         help="seconds to wait after the page is usable before the first Run (0: click "
         "at once, while the start-up warm-ups still run)",
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure this many times, each from a fresh start (with --fresh-gold, each "
+        "in-app gold is followed by its alone retrain; the medians are printed too: one "
+        "pair is noisy, the alone retrain alone varies by several percent)",
+    )
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"chromium not found at {CHROMIUM}: apt-get install chromium")
+    outs = [measure(args) for _ in range(max(1, args.repeat))]
+    print(json.dumps(outs[0] if len(outs) == 1 else summary(outs), indent=2))
+    return 0
+
+
+def summary(outs: list[dict]) -> dict:
+    """Several measurements, and the medians of the gold times and of their ratio."""
+    done = [o for o in outs if "gold_in_app_over_alone" in o]
+    med = lambda k: statistics.median(o[k] for o in done)  # noqa: E731
+    gold = {}
+    if done:
+        gold = {
+            "gold_in_app_over_alone_each": [o["gold_in_app_over_alone"] for o in done],
+            "gold_in_app_over_alone_median": med("gold_in_app_over_alone"),
+            "gold_in_app_median_s": med("gold_in_app_s"),
+            "gold_alone_median_s": med("gold_alone_s"),
+            "median_in_app_over_median_alone": round(med("gold_in_app_s") / med("gold_alone_s"), 2),
+        }
+    return {"repeats": outs, **gold}
+
+
+def measure(args) -> dict:
+    """One measurement: a fresh `python app.py` driven by a fresh Chromium."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -276,8 +310,7 @@ def main() -> int:
     if args.fresh_gold and out["runs"]:
         compare_gold(out, env)
     out["browser_nice"] = args.browser_nice
-    print(json.dumps(out, indent=2))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
