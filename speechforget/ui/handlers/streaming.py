@@ -25,7 +25,10 @@ from speechforget.ui.state import RunState, Session
 if TYPE_CHECKING:
     from speechforget.engine import StepLog
 
-PUSH_EVERY_S = 0.3  # live-curve updates per second are ~1 / this
+# live-curve updates per second are ~1 / this. Each redraws the loss figure in the browser:
+# headless Chromium on the same 2 cores took 40-50% of a core at one per 0.3 s, and the
+# unlearning run (and every later run, on a page that grows) slowed with it
+PUSH_EVERY_S = 0.5
 # ... during a gold retrain, whose time is the yardstick of the run's cost: the status line
 # (step, seconds) goes out every GOLD_PUSH_EVERY_S, the loss figure only every
 # GOLD_FIGURE_EVERY_S. A figure costs ~30 ms of Python holding the GIL the training thread
