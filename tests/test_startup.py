@@ -209,18 +209,18 @@ def test_the_served_queue_polls_calmly_and_still_answers():
     from gradio_client import Client
     from ui_support import free_port
 
-    from speechforget.ui import layout
+    from speechforget.ui import serve
 
     with gr.Blocks() as demo:
         box = gr.Textbox()
         out = gr.Textbox()
         gr.Button().click(lambda s: s.upper(), box, out, api_name="shout")
-    _, url, _ = layout.launch(
+    _, url, _ = serve.launch(
         demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
     )
     try:
-        assert demo._queue.sleep_when_free == layout.QUEUE_POLL_S
-        assert demo._queue.progress_update_sleep_when_free == layout.PROGRESS_POLL_S
+        assert demo._queue.sleep_when_free == serve.QUEUE_POLL_S
+        assert demo._queue.progress_update_sleep_when_free == serve.PROGRESS_POLL_S
         assert Client(url, verbose=False).predict("hi", api_name="/shout") == "HI"
     finally:
         demo.close()
