@@ -96,12 +96,16 @@ def _loss_attack(loss_retain: np.ndarray, loss_test: np.ndarray, seed: int):
     """(unfitted attack, shadow features, labels) of the paper's loss MIA."""
     rng = np.random.default_rng(seed)
     x, labels = _shadow_set(_loss_feature(loss_retain), _loss_feature(loss_test), rng, None)
+    return scaled_logistic(class_weight="balanced"), x, labels
+
+
+def scaled_logistic(**kw):
+    """An unfitted Pipeline: standardise, then LogisticRegression(**kw)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
-    return clf, x, labels
+    return make_pipeline(StandardScaler(), LogisticRegression(**kw))
 
 
 def member_probability(
@@ -177,14 +181,11 @@ def forget_vs_test_attack(
     labels = np.repeat([1, 0], n)
     if np.ptp(x) == 0:
         return {"cv_acc": 0.5, "auc": 0.5}
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     cv = StratifiedKFold(n_splits=max(2, min(n_splits, n)), shuffle=True, random_state=seed)
-    clf = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = scaled_logistic()
     accs, aucs = [], []
     for train_idx, test_idx in cv.split(x, labels):
         clf.fit(x[train_idx], labels[train_idx])

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from speechforget.evaluation.attacks import scaled_logistic
+
 # scikit-learn is imported where it is used (see evaluation/attacks.py)
 
 if TYPE_CHECKING:
@@ -199,8 +201,4 @@ def _check(emb: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarra
 
 def _probe():
     """Standardise, then an L2 logistic regression (deterministic lbfgs): a Pipeline."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    return scaled_logistic(C=1.0, max_iter=2000)
