@@ -113,6 +113,7 @@ TINY_RECIPES = {
     "cnn": dict(epochs=15, lr=3e-3, batch_size=16),
     "ge2e": dict(epochs=40, lr=1e-2, batch_size=16),
     "ge2e-ft": dict(epochs=8, lr=3e-3, batch_size=8),
+    "speechemb": dict(epochs=40, lr=3e-3, batch_size=16),
 }
 
 

@@ -449,6 +449,9 @@ def test_offline_backbone_note(app, monkeypatch):
             name
         )
         assert name in [value for _, value in controls.backbone_choices()]
+    note = app.controls.on_backbone("speechemb")
+    assert "offline" in note and "speech embedding" in note
+    assert "speechemb" in [value for _, value in controls.backbone_choices()]
 
 
 def test_method_settings_come_from_the_registry():

