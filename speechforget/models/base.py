@@ -14,6 +14,8 @@ Every method, metric and figure only relies on this contract.
 from __future__ import annotations
 
 import copy
+import importlib.util
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -57,6 +59,18 @@ class Backbone(nn.Module):
     def spec(self) -> dict:
         """What is needed to rebuild this model empty (saved beside its weights)."""
         raise NotImplementedError
+
+
+def package_dir(module: str, needs: str, install: str) -> Path:
+    """The folder of an installed package whose files (pretrained weights) a backbone reads
+    without importing it; a clear error naming the pip line when it is missing."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:  # the parent of a dotted name is missing
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{needs}: pip install {install}")
+    return Path(spec.submodule_search_locations[0])
 
 
 def frozen_copy(model: Backbone) -> Backbone:

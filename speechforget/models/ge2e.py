@@ -21,7 +21,6 @@ Resemblyzer's `embed_utterance` (1.6 s) are not needed for our 1 s clips.
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import torchaudio
 from torch import nn
 
 from speechforget.config import TrainConfig
-from speechforget.models.base import Backbone
+from speechforget.models.base import Backbone, package_dir
 
 SAMPLE_RATE, N_MELS, HIDDEN, LAYERS, EMBED = 16_000, 40, 256, 3, 256
 TARGET_DBFS = -30.0  # Resemblyzer's audio_norm_target_dBFS (increase only)
@@ -60,13 +59,8 @@ class GE2EEncoder(nn.Module):
 
 def weights_path() -> Path:
     """The pretrained.pt of the installed resemblyzer package (not imported)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the ge2e backbones need the resemblyzer package's weights: "
-            "pip install resemblyzer==0.1.4"
-        )
-    return Path(spec.submodule_search_locations[0]) / "pretrained.pt"
+    needs = "the ge2e backbones need the resemblyzer package's weights"
+    return package_dir("resemblyzer", needs, "resemblyzer==0.1.4") / "pretrained.pt"
 
 
 @lru_cache(maxsize=1)

