@@ -29,13 +29,30 @@ def test_in_the_registry_and_the_app_list():
 
 def test_featurize_gives_16_windows_of_96_and_is_deterministic():
     model = build_model(BUILTIN["speechemb"].spec_for(4))
-    waves = torch.from_numpy(np.stack([word(0), word(1, 220.0)]))
+    waves = torch.from_numpy(np.stack([word(0), 0.05 * word(1, 220.0)]))  # a quiet second clip
     x = model.featurize(waves)
     assert x.shape == (2, se.N_WINDOWS, 96) == (2, 16, 96) and torch.isfinite(x).all()
     torch.testing.assert_close(model.featurize(waves), x, atol=0, rtol=0)
-    # one clip alone and in a batch: the frontend's dB floor is per clip
-    torch.testing.assert_close(model.featurize(waves[1:]), x[1:], atol=0, rtol=0)
+    # one clip alone and in a batch: the frontend's dB floor is per clip (a batched frontend
+    # moved values by up to 4); torch's convolutions differ by float rounding only
+    torch.testing.assert_close(model.featurize(waves[1:]), x[1:], atol=1e-3, rtol=0)
     assert (x[0] - x[1]).abs().max() > 1.0  # a different sound, a different embedding
+
+
+def test_the_torch_encoder_equals_the_onnx_model_on_every_window():
+    """The encoder slides over the whole clip in torch; onnxruntime runs the shipped graph
+    on each 76-frame window, 8 frames apart."""
+    import onnxruntime as ort
+
+    waves = np.stack([word(5), word(6, 250.0)])
+    mine = se.embed(waves)
+    sess = ort.InferenceSession(str(se.resources() / "embedding_model.onnx"))
+    for b, w in enumerate(waves):
+        mels = se.log_mels(w)
+        wins = np.stack([mels[s : s + 76] for s in range(0, mels.shape[0] - 75, 8)])
+        ref = sess.run(None, {"input_1": wins[..., None].astype(np.float32)})[0].reshape(-1, 96)
+        assert ref.shape == (16, 96)
+        np.testing.assert_allclose(mine[b], ref, atol=1e-3 * np.abs(ref).max())
 
 
 def test_clips_of_other_lengths_are_cut_or_padded_to_one_second():

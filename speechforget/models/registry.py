@@ -72,7 +72,7 @@ BUILTIN: dict[str, Builtin] = {
         "330k frozen + 111k",
         "pretrained speech embedding (Google's keyword-spotting encoder, real speech), frozen; "
         "a small CNN head on its embeddings (offline; the keyword original is shipped, the "
-        "built-in clips' embeddings take about a minute once)",
+        "built-in clips' embeddings take about 20 s once)",
     ),
 }
 

