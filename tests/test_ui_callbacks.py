@@ -628,3 +628,27 @@ def test_streaming_a_phase_paces_updates_and_leaves_gradio_progress_to_the_run(
     assert 1 <= len(sent) < 5 and all("status" in u for u in sent)  # steps come faster
     assert "step 1/5" in sent[0]["status"] and "loss" in sent[0]
     assert bool(bar) is moves_the_bar
+
+
+def test_a_whole_run_in_the_app_with_the_speech_embedding_backbone(builtin_ctx, clips):
+    """speechemb picked in the app: the run, its figures (the map of its 2,048-d features),
+    the gold, the audit and a visitor's upload, as with the CNN."""
+
+    class Provider:
+        def __call__(self, task: str, backbone: str = "cnn", data: str = "synthetic"):
+            assert (task, backbone, data) == ("kws", "speechemb", "synthetic")
+            return builtin_ctx("speechemb")
+
+    app = App.create(Provider(), SessionStore(ttl_s=600), projection="pca")
+    outs = outputs(app.runs.run(*run_args(app, backbone="speechemb")), RUN_KEYS)
+    assert "Unlearned" in last(outs, "status")
+    for key in ("confusion", "mia", "embedding"):
+        assert traces_with_data(last(outs, key)) >= 2, key
+    sid = outs[-1]["session"]
+    gold = outputs(app.runs.gold(sid), GOLD_KEYS)
+    assert "Done" in last(gold, "status")
+    by_name = {r[0]: r for r in last(gold, "metrics")}
+    assert by_name["avg |gap| (Dt, Df, Dr, MIA)"][4] not in ("-", views.PENDING)
+    assert "Audit of `class:yes`" in last(gold, "audit_summary")
+    fig, text = app.voice.predict_upload(sid, str(clips["wav"]), "yes", "kws")
+    assert len(fig.data) == 3 and "Membership score" in text
