@@ -114,6 +114,7 @@ TINY_RECIPES = {
     "ge2e": dict(epochs=40, lr=1e-2, batch_size=16),
     "ge2e-ft": dict(epochs=8, lr=3e-3, batch_size=8),
     "speechemb": dict(epochs=40, lr=3e-3, batch_size=16),
+    "speechemb-ft": dict(epochs=8, lr=3e-3, batch_size=16),
 }
 
 
@@ -137,7 +138,7 @@ def builtin_ctx(tiny_ctx, tiny_data):
     def get(name: str):
         if name not in made:
             entry = BUILTIN[name]
-            task = (smallest if name == "ge2e-ft" else tiny_data).task("kws")
+            task = (smallest if name in ("ge2e-ft", "speechemb-ft") else tiny_data).task("kws")
             x = featurize(build_model(entry.spec_for(task.num_classes)), task.waves)
             recipe = dataclasses.replace(entry.recipe, **TINY_RECIPES[name], device="cpu")
             made[name] = Context(task, x, train_builtin(name, task, x, recipe=recipe))

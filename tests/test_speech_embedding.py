@@ -78,6 +78,23 @@ def test_only_the_head_is_trained_and_checkpoints_round_trip(tmp_path):
     torch.testing.assert_close(again(x)[0], model.eval()(x)[0])
 
 
+def test_the_finetuned_form_trains_the_encoder_from_the_pretrained_weights(tmp_path):
+    model = build_model(BUILTIN["speechemb-ft"].spec_for(3), seed=0)
+    waves = torch.from_numpy(np.stack([word(7), word(8, 200.0)]))
+    x = model.featurize(waves)
+    assert x.shape == (2, se.N_FRAMES, 32) == (2, 197, 32)
+    logits, emb = model(x)
+    torch.testing.assert_close(  # before training, the frozen form's embeddings
+        se.encode(model.encoder, x), build_model(BUILTIN["speechemb"].spec_for(3)).featurize(waves)
+    )
+    logits.sum().backward()
+    first = next(m for m in model.encoder if isinstance(m, torch.nn.Conv2d))
+    assert first.weight.grad is not None and first.weight.grad.abs().sum() > 0
+    again, _ = load_checkpoint(save(model, tmp_path / "ft"))
+    torch.testing.assert_close(again(x)[0], model.eval()(x)[0])
+    assert "finetune" not in BUILTIN["speechemb"].spec  # the shipped frozen spec is unchanged
+
+
 def test_a_missing_package_says_what_to_install(monkeypatch):
     import importlib.util
 

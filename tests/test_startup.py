@@ -189,14 +189,14 @@ def test_shipped_golds_can_be_hidden(monkeypatch, value, tiny_ctx, tmp_path):
 
 
 def test_built_in_backbones_need_no_hub_in_the_app(monkeypatch):
-    """ge2e, ge2e-ft and speechemb ship with their packages: picking them offline loads them, it does
+    """ge2e(-ft) and speechemb(-ft) ship with their packages: picking them offline loads them, it does
     not say the Hub cannot be reached (a transformer backbone still does)."""
     import speechforget.models.hub as hub
     import speechforget.ui.context as context
 
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=2.0: False)
     monkeypatch.setattr(context, "prepare", lambda task, backbone, data: (task, backbone))
-    for backbone in ("cnn", "ge2e", "ge2e-ft", "speechemb"):
+    for backbone in ("cnn", "ge2e", "ge2e-ft", "speechemb", "speechemb-ft"):
         assert context.default_contexts("kws", backbone) == ("kws", backbone)
     with pytest.raises(ValueError, match="needs the Hugging Face Hub"):
         context.default_contexts("kws", "wav2vec2-base")

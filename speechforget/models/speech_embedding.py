@@ -16,6 +16,9 @@ from its ONNX file into the same network in torch.
   side, so a 1 s clip gives (16, 96). In torch it slides over the whole clip in one pass
   (2.5x faster than 16 windows through onnxruntime).
 
+`speechemb-ft` trains the encoder too (initialised from the pretrained weights, its inputs
+the log-mel frames): every method and gold then changes the encoder as well.
+
 `speechemb` keeps the encoder frozen: the (T, 96) embeddings are the model's inputs
 (`featurize`, cached per data set like every built-in backbone's), and the model is a small
 CNN head on them (two 1-d convolutions over the 16 windows, then a linear classifier on
@@ -45,10 +48,14 @@ CHUNK = 256  # clips per encoder pass (memory: 24 x 197 x 32 floats a clip at th
 
 CLIP_SAMPLES = SAMPLE_RATE  # the head reads the 16 windows of a 1 s clip
 # the frontend gives L // 160 - 3 frames (197 for a padded 1 s clip): 16 windows
-N_WINDOWS = (int(CLIP_SAMPLES + 2 * PAD_S * SAMPLE_RATE) // 160 - 3 - WINDOW) // STEP + 1
+N_FRAMES = int(CLIP_SAMPLES + 2 * PAD_S * SAMPLE_RATE) // 160 - 3
+N_WINDOWS = (N_FRAMES - WINDOW) // STEP + 1
 
 SPEECHEMB_SPEC = {"family": "speechemb", "hidden": 128, "dropout": 0.1}
 SPEECHEMB_RECIPE = TrainConfig(epochs=120, lr=1e-3, weight_decay=1e-4, batch_size=64)
+# fine-tuned: encoder and a new head together, a few epochs (about 17 s each here)
+SPEECHEMB_FT_SPEC = {**SPEECHEMB_SPEC, "finetune": True}
+SPEECHEMB_FT_RECIPE = TrainConfig(epochs=12, lr=1e-3, weight_decay=1e-4, batch_size=64)
 
 
 def resources() -> Path:
@@ -163,15 +170,21 @@ def embed(waves: np.ndarray) -> np.ndarray:
 
 
 class SpeechEmbeddingHead(Backbone):
-    """A CNN head on frozen speech embeddings: (B, 16, 96) -> logits (B, C) and the
-    flattened features the classifier reads (B, 16 * hidden)."""
+    """A CNN head on the speech embeddings: logits (B, C) and the flattened features the
+    classifier reads (B, 16 * hidden). Frozen: the inputs are the (B, 16, 96) embeddings;
+    fine-tuned (`finetune`): the inputs are the (B, 197, 32) log-mel frames and the encoder,
+    initialised from the pretrained one, is trained with the head (and saved with it)."""
 
     family = "speechemb"
 
-    def __init__(self, num_classes: int, hidden: int = 128, dropout: float = 0.2) -> None:
+    def __init__(
+        self, num_classes: int, hidden: int = 128, dropout: float = 0.2, finetune: bool = False
+    ) -> None:
         super().__init__()
         self.num_classes, self.embed_dim = num_classes, int(hidden) * N_WINDOWS
-        self.hidden, self.dropout_p = int(hidden), float(dropout)
+        self.hidden, self.dropout_p, self.finetune = int(hidden), float(dropout), bool(finetune)
+        if self.finetune:
+            self.encoder = encoder_from_onnx(resources() / "embedding_model.onnx")
         self.body = nn.Sequential(
             nn.Conv1d(EMBED, hidden, 3, padding=1),
             nn.ReLU(),
@@ -184,13 +197,19 @@ class SpeechEmbeddingHead(Backbone):
 
     @torch.no_grad()
     def featurize(self, wave: torch.Tensor) -> torch.Tensor:
-        """(B, L) waveform -> (B, 16, 96) frozen embeddings (on the wave's device)."""
-        if wave.shape[0] == 0:
-            return torch.zeros(0, N_WINDOWS, EMBED, device=wave.device)
-        emb = embed(wave.detach().float().cpu().numpy())
-        return torch.from_numpy(emb).to(wave.device)
+        """(B, L) waveform -> (B, 16, 96) frozen embeddings, or (B, 197, 32) log-mel frames
+        (fine-tuned), on the wave's device."""
+        waves = wave.detach().float().cpu().numpy()
+        if self.finetune:
+            frames = [log_mels(one_second(w)) for w in waves]
+            out = np.stack(frames) if frames else np.zeros((0, N_FRAMES, N_MELS), np.float32)
+        else:
+            out = embed(waves) if len(waves) else np.zeros((0, N_WINDOWS, EMBED), np.float32)
+        return torch.from_numpy(out).to(wave.device)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.finetune:
+            x = encode(self.encoder, x)  # (B, 197, 32) frames -> (B, 16, 96)
         h = self.body((x * INPUT_SCALE).transpose(1, 2)).flatten(1)  # (B, hidden * 16)
         return self.head(self.drop(h)), h
 
@@ -200,4 +219,5 @@ class SpeechEmbeddingHead(Backbone):
             "num_classes": self.num_classes,
             "hidden": self.hidden,
             "dropout": self.dropout_p,
+            **({"finetune": True} if self.finetune else {}),  # the frozen form's spec as shipped
         }
