@@ -6,11 +6,10 @@ and the CLI, "Check a clip" and the enrolment takes give that answer, never a ke
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from flite_support import flite_keywords, needs_flite
 
 from speechforget import clip_check
 from speechforget.__main__ import main
@@ -158,22 +157,15 @@ def test_an_enrolment_take_must_be_speech():
         check_take(NOT_SPEECH["chords"][0].astype(np.float32))
 
 
-FLITE_VOICES = ("kal", "slt", "rms", "awb")
-KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
+@needs_flite
 def test_keywords_of_another_engine_pass(tmp_path):
     """Every keyword in four flite voices (another synthesis engine than the built-in
     data's espeak-ng), as a take and as an uploaded clip."""
     refused = []
-    for voice in FLITE_VOICES:
-        for word in KEYWORDS:
-            path = tmp_path / f"{voice}_{word}.wav"
-            subprocess.run(["flite", "-voice", voice, "-t", word, "-o", str(path)], check=True)
-            check = speech_check(clip_check.load_clip(path))
-            if not check.is_speech:
-                refused.append(f"{voice} {word}: {check.kind} {check.vad:.2f}")
-            check_take(path)
+    for voice, word, path in flite_keywords(tmp_path):
+        check = speech_check(clip_check.load_clip(path))
+        if not check.is_speech:
+            refused.append(f"{voice} {word}: {check.kind} {check.vad:.2f}")
+        check_take(path)
     assert not refused, refused

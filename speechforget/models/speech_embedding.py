@@ -39,15 +39,17 @@ import torch
 from torch import nn
 
 from speechforget.config import TrainConfig
+from speechforget.data.audio import fit_clip
+from speechforget.data.dataset import CLIP_SAMPLES, SAMPLE_RATE
 from speechforget.models.base import Backbone, package_dir
 
-SAMPLE_RATE, N_MELS, EMBED, WINDOW, STEP = 16_000, 32, 96, 76, 8
+N_MELS, EMBED, WINDOW, STEP = 32, 96, 76, 8
 PAD_S = 0.5  # silence added to each side of a clip before the windows
 INPUT_SCALE = 0.1  # embeddings reach ~50: the head sees values of order 1
 CHUNK = 256  # clips per encoder pass (memory: 24 x 197 x 32 floats a clip at the first layer)
 
-CLIP_SAMPLES = SAMPLE_RATE  # the head reads the 16 windows of a 1 s clip
-# the frontend gives L // 160 - 3 frames (197 for a padded 1 s clip): 16 windows
+# the head reads the 16 windows of a 1 s clip (data.audio.fit_clip cuts or pads to it); the
+# frontend gives L // 160 - 3 frames, 197 for a padded 1 s clip
 N_FRAMES = int(CLIP_SAMPLES + 2 * PAD_S * SAMPLE_RATE) // 160 - 3
 N_WINDOWS = (N_FRAMES - WINDOW) // STEP + 1
 
@@ -134,16 +136,6 @@ def _encoder() -> nn.Sequential:
     return enc
 
 
-def one_second(wave: np.ndarray) -> np.ndarray:
-    """The centre 1 s of a longer clip, a shorter one centred in silence."""
-    wave = np.asarray(wave, np.float32)
-    if len(wave) >= CLIP_SAMPLES:
-        start = (len(wave) - CLIP_SAMPLES) // 2
-        return wave[start : start + CLIP_SAMPLES]
-    left = (CLIP_SAMPLES - len(wave)) // 2
-    return np.pad(wave, (left, CLIP_SAMPLES - len(wave) - left))
-
-
 def log_mels(wave: np.ndarray) -> np.ndarray:
     """(L,) float waveform in [-1, 1] at 16 kHz, padded -> (F, 32) rescaled log-mel frames.
     One clip per call: the frontend's dB floor is relative to the loudest value of its whole
@@ -152,6 +144,13 @@ def log_mels(wave: np.ndarray) -> np.ndarray:
     x = np.pad(np.asarray(wave, np.float32), (pad, pad)) * 32767.0
     mel = _frontend().run(None, {"input": x[None]})[0]
     return mel.reshape(-1, N_MELS) / 10.0 + 2.0
+
+
+def frames(waves: np.ndarray) -> np.ndarray:
+    """(B, L) waveforms, each cut or padded to 1 s (fit_clip) -> (B, 197, 32) frames."""
+    if len(waves) == 0:
+        return np.zeros((0, N_FRAMES, N_MELS), np.float32)
+    return np.stack([log_mels(fit_clip(w)) for w in waves])
 
 
 def encode(encoder: nn.Module, mels: torch.Tensor) -> torch.Tensor:
@@ -163,10 +162,10 @@ def encode(encoder: nn.Module, mels: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def embed(waves: np.ndarray) -> np.ndarray:
     """(B, L) waveforms (each cut or padded to 1 s) -> (B, 16, 96) speech embeddings."""
-    mels = torch.from_numpy(np.stack([log_mels(one_second(w)) for w in waves]))
+    mels = torch.from_numpy(frames(waves))
     enc = _encoder()
     out = [encode(enc, mels[i : i + CHUNK]) for i in range(0, len(mels), CHUNK)]
-    return torch.cat(out).numpy()
+    return torch.cat(out).numpy() if out else np.zeros((0, N_WINDOWS, EMBED), np.float32)
 
 
 class SpeechEmbeddingHead(Backbone):
@@ -200,11 +199,7 @@ class SpeechEmbeddingHead(Backbone):
         """(B, L) waveform -> (B, 16, 96) frozen embeddings, or (B, 197, 32) log-mel frames
         (fine-tuned), on the wave's device."""
         waves = wave.detach().float().cpu().numpy()
-        if self.finetune:
-            frames = [log_mels(one_second(w)) for w in waves]
-            out = np.stack(frames) if frames else np.zeros((0, N_FRAMES, N_MELS), np.float32)
-        else:
-            out = embed(waves) if len(waves) else np.zeros((0, N_WINDOWS, EMBED), np.float32)
+        out = frames(waves) if self.finetune else embed(waves)
         return torch.from_numpy(out).to(wave.device)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
