@@ -199,7 +199,7 @@ def _best_lines(summary: list[dict], setting: str) -> list[str]:
 
 
 def markdown(rows: list[dict], info: dict) -> str:
-    from speechforget.report import MIA_LEGEND
+    from speechforget.report_text import MIA_LEGEND
 
     summary = summarize(rows)
     cfg = info["config"]

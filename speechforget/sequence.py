@@ -154,16 +154,16 @@ def report(seq: dict) -> dict:
 
 def summary(rep: dict) -> str:
     """A text summary: each step's table, then every earlier request re-measured."""
-    from speechforget import report as reports
+    from speechforget import report_text
 
     lines = []
     for k, step in enumerate(rep.get("sequence", []), 1):
-        lines += [f"== step {k}: forget {step['request']} ==", reports.summary(step["report"])]
+        lines += [f"== step {k}: forget {step['request']} ==", report_text.summary(step["report"])]
         for e in step["earlier"]:
             now, then = e["now"], e["after_its_step"]
 
             def pct(d: dict, m: str, key: str) -> str:
-                return reports.fmt(d.get(m, {}).get(key), "%")
+                return report_text.fmt(d.get(m, {}).get(key), "%")
 
             lines.append(
                 f"  earlier request {e['request']}: Df acc unlearned {pct(now, 'unlearned', 'forget_acc')}"

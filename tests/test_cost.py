@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from speechforget import cost, report
+from speechforget import cost, report_text
 from speechforget.config import ExperimentConfig, TrainConfig
 from speechforget.data import make_split
 from speechforget.engine import Work, fit, split_shares, unlearn
@@ -277,12 +277,12 @@ def test_compute_ratio_in_the_report_summary_and_table(tiny_ctx):
     assert rep["compute_ratio"] == pytest.approx(3 * 2 * n_forget / gold_units, abs=1e-4)
     assert rep["timing"]["retrain"]["source"] in ("retrained now", "kept")
     json.dumps(rep, allow_nan=False)
-    text = report.summary(rep)
+    text = report_text.summary(rep)
     assert f"compute ratio unlearned/retrain: {rep['compute_ratio']:.2f}" in text
     assert "Speed: compute ratio" in text
-    rows = {r[0]: r for r in report.table_rows(rep)}
-    assert f"compute {rep['compute_ratio']:.2f}" in rows[report.TIME_ROW.label][4]
-    assert rows[report.WORK_ROW.label][4] == f"ratio {rep['compute_ratio']:.2f}"
+    rows = {r[0]: r for r in report_text.table_rows(rep)}
+    assert f"compute {rep['compute_ratio']:.2f}" in rows[report_text.TIME_ROW.label][4]
+    assert rows[report_text.WORK_ROW.label][4] == f"ratio {rep['compute_ratio']:.2f}"
 
 
 def test_speed_verdict_uses_compute_and_says_why():
@@ -304,7 +304,7 @@ def test_speed_verdict_uses_compute_and_says_why():
     )
     assert rep["timing"]["comparable"] and "same load" in cost.speed_verdict(rep)
     assert "retraining wins" in cost.speed_verdict({**rep, "compute_ratio": 1.3})
-    cell = report.table_rows({"models": {"retrain": {"time_s": 197.0}}, **rep})
+    cell = report_text.table_rows({"models": {"retrain": {"time_s": 197.0}}, **rep})
     assert any("197.0" in c for r in cell for c in r)
 
 

@@ -25,8 +25,8 @@ from speechforget.evaluation import (
     per_sample_ce,
     softmax,
 )
-from speechforget.report import MIA_AUC_LEGEND, MIA_LEGEND
-from speechforget.report import summary as format_summary
+from speechforget.report_text import MIA_AUC_LEGEND, MIA_LEGEND
+from speechforget.report_text import summary as format_summary
 
 # ---------------------------------------------------------------- metrics
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from speechforget import noisefloor, report
+from speechforget import noisefloor, report_text
 from speechforget.evaluation import audit
 
 
@@ -46,16 +46,21 @@ def test_the_app_shows_the_noise_floor_and_the_verdict():
         "bench_noise": {"utility": 0.004, "forgetting": 0.05, "avg": 0.03, "k": 3, "sets": 5},
         "within_noise": False,
     }
-    rows = {r[0]: r for r in report.table_rows(rep)}
-    assert rows[report.UTILITY_LABEL][4] == "1.0" and "0.4" in rows[report.UTILITY_LABEL][5]
-    assert rows[report.FORGETTING_LABEL][4] == "3.0" and "5.0" in rows[report.FORGETTING_LABEL][5]
-    text = report.noise_verdict(rep)
+    rows = {r[0]: r for r in report_text.table_rows(rep)}
+    assert (
+        rows[report_text.UTILITY_LABEL][4] == "1.0" and "0.4" in rows[report_text.UTILITY_LABEL][5]
+    )
+    assert (
+        rows[report_text.FORGETTING_LABEL][4] == "3.0"
+        and "5.0" in rows[report_text.FORGETTING_LABEL][5]
+    )
+    text = report_text.noise_verdict(rep)
     assert "beyond the gap between golds" in text and "the bench" in text
     rep["within_noise"] = True
-    assert report.noise_verdict(rep).startswith("Indistinguishable from retraining here")
+    assert report_text.noise_verdict(rep).startswith("Indistinguishable from retraining here")
     rep["gold_noise"] = {**rep.pop("bench_noise"), "k": 2}
-    assert "2 seeded golds of this forget set" in report.noise_verdict(rep)
-    assert report.noise_verdict({"gaps": {}}) == ""
+    assert "2 seeded golds of this forget set" in report_text.noise_verdict(rep)
+    assert report_text.noise_verdict({"gaps": {}}) == ""
 
 
 def test_a_run_gets_the_bench_floor_only_for_the_data_it_was_measured_on(tiny_ctx, monkeypatch):
@@ -75,4 +80,4 @@ def test_a_run_gets_the_bench_floor_only_for_the_data_it_was_measured_on(tiny_ct
         if expected:
             gaps = rep["gaps"]
             inside = gaps["utility"] <= 0.5 and gaps["forgetting"] <= 0.5
-            assert rep["within_noise"] is inside and "the bench" in report.noise_verdict(rep)
+            assert rep["within_noise"] is inside and "the bench" in report_text.noise_verdict(rep)

@@ -125,13 +125,13 @@ def test_membership_and_verdict(tiny_ctx, result):
 def test_outputs(tmp_path, result):
     import json
 
-    from speechforget import report
+    from speechforget import report, report_text
 
     rep = json.loads(report.write(report.build(result), tmp_path / "r.json").read_text())
     assert rep["class_names"] == ["yes", "no", "up", "down"] and "unlearned_model_spec" in rep
     path = report.write_model(result, tmp_path / "m")
     assert path.suffix == ".safetensors" and path.exists()
-    assert "MIA" in report.summary(report.build(result))
+    assert "MIA" in report_text.summary(report.build(result))
 
 
 def test_check_clip_with_and_without_a_run(tiny_ctx, result, tones_pass_the_speech_check):

@@ -62,6 +62,7 @@ class Progress:
 
 def main(args: argparse.Namespace) -> int:
     from speechforget import report as reports
+    from speechforget import report_text
     from speechforget.pipeline import run_experiment
 
     if "list" in (args.method, args.backbone, args.data):
@@ -81,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     report = reports.build(result)
-    _show(reports.summary(report), report, args.out)
+    _show(report_text.summary(report), report, args.out)
     if args.save_model:
         reports.write_model(result, args.save_model, report)
         print(f"unlearned model written to {args.save_model}")

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from speechforget import cost, report, viz
+from speechforget import cost, report_text, viz
 from speechforget.runview import RunView
 from speechforget.viz.style import empty_figure
 
 if TYPE_CHECKING:
     from speechforget.engine import StepLog
 
-PENDING = report.PENDING
+PENDING = report_text.PENDING
 MODEL_NAMES = {"original": "original", "unlearned": "unlearned", "retrain": "gold"}
-METRIC_HEADERS = report.TABLE_HEADERS
+METRIC_HEADERS = report_text.TABLE_HEADERS
 RUN_HEADERS = [
     "run",
     "task",
@@ -38,8 +38,8 @@ RUN_HEADERS = [
     "time / gold",
     "work / gold",
 ]
-MIA_NOTE = report.MIA_NOTE
-metrics_rows = report.table_rows
+MIA_NOTE = report_text.MIA_NOTE
+metrics_rows = report_text.table_rows
 speed_verdict = cost.speed_verdict  # compute ratio first: work does not depend on load
 
 
@@ -59,7 +59,7 @@ def run_row(n: int, rep: dict, gold_pending: bool) -> list:
     avg = (rep.get("gap_to_retrain") or {}).get("avg")
     ratio = rep.get("time_ratio")
     method = cfg["method"] + (" +SuperLoss" if cfg.get("superloss") else "")
-    pct = [report.fmt(u.get(k), "%") for k in ("test_acc", "forget_acc", "retain_acc", "mia")]
+    pct = [report_text.fmt(u.get(k), "%") for k in ("test_acc", "forget_acc", "retain_acc", "mia")]
     return [
         n,
         cfg["task"],
@@ -67,10 +67,10 @@ def run_row(n: int, rep: dict, gold_pending: bool) -> list:
         method,
         cfg["seed"],
         *pct,
-        PENDING if gold_pending else report.fmt(avg, "%"),
-        report.fmt(u.get("time_s"), "s"),
+        PENDING if gold_pending else report_text.fmt(avg, "%"),
+        report_text.fmt(u.get("time_s"), "s"),
         PENDING if gold_pending else ("-" if ratio is None else f"{ratio:.2f}"),
-        PENDING if gold_pending else report.fmt(rep.get("compute_ratio"), "frac"),
+        PENDING if gold_pending else report_text.fmt(rep.get("compute_ratio"), "frac"),
     ]
 
 

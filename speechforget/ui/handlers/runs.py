@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 
 from speechforget import report as reports
+from speechforget import report_text
 from speechforget.runview import RunView, run_view
 from speechforget.ui import controls, views
 from speechforget.ui.context import AppContext
@@ -239,7 +240,7 @@ class RunHandlers:
         gap = "-" if avg is None else f"{100 * avg:.1f} points"
         yield out(
             status=f"✅ **Done.** Gold retrain {view.times.get('retrain', 0):.1f} s · "
-            f"avg |gap| to gold {gap} (0 is ideal). {reports.noise_verdict(view.report)} "
+            f"avg |gap| to gold {gap} (0 is ideal). {report_text.noise_verdict(view.report)} "
             f"{views.speed_verdict(view.report)} "
             "Try another method or forget set.",
             loss=views.loss_figure(sess.history, sess.totals, views.gold_note(sess.history)),

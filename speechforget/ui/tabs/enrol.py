@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 import soundfile as sf
 
-from speechforget import report
+from speechforget import report_text
 from speechforget.ui import controls
 from speechforget.ui.handlers.enrol import HEARD_HEADERS, PROOF_HEADERS, EnrolHandlers
 
@@ -91,7 +91,7 @@ def build(session: gr.State, handlers: EnrolHandlers, first_prompt: str) -> Enro
             headers=PROOF_HEADERS, label="Every clip of yours", elem_id="enrol-proof"
         )
         metrics = gr.Dataframe(
-            headers=report.TABLE_HEADERS,
+            headers=report_text.TABLE_HEADERS,
             label="Metrics with Df = your clips",
             elem_id="enrol-metrics",
         )
