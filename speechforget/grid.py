@@ -8,7 +8,7 @@ A forget set's gold task trains its K golds once (kept in the context's store, t
 folder), evaluates them and the original, and returns their rows plus what the method
 tasks need (gold 0's metrics, the over-unlearning floor). A method task depends on it:
 it loads gold 0 from the cache (never the model object across a process boundary), runs
-the method and returns its row. bench.run_cell is the same two steps in one process, so
+the method and returns its row. bench_steps.run_cell is the same two steps in one process, so
 the rows are the same whichever executor runs them.
 
 A task's key names what its numbers depend on: task, backbone, mode, setting, seed,
@@ -29,14 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from speechforget.bench import (
-    BenchConfig,
-    all_methods,
-    forget_specs,
-    gold_step,
-    method_overrides,
-    method_step,
-)
+from speechforget.bench import BenchConfig, all_methods, forget_specs, method_overrides
+from speechforget.bench_steps import gold_step, method_step
 from speechforget.store import digest
 
 GOLD_TASK = "gold"

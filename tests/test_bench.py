@@ -129,8 +129,8 @@ def test_the_same_bench_twice_gives_the_same_rows(tiny_ctx, tmp_path, monkeypatc
     import dataclasses
 
     import speechforget.pipeline as pipeline
-    from speechforget.bench import run_bench
     from speechforget.bench_report import write_outputs
+    from speechforget.bench_steps import run_bench
     from speechforget.store import Store
 
     cfg = BenchConfig(

@@ -309,8 +309,9 @@ def test_speed_verdict_uses_compute_and_says_why():
 
 
 def test_bench_rows_carry_compute_ratio(tiny_ctx):
-    from speechforget.bench import GOLD, ORIGINAL, BenchConfig, run_cell, summarize
+    from speechforget.bench import GOLD, ORIGINAL, BenchConfig, summarize
     from speechforget.bench_report import markdown_table
+    from speechforget.bench_steps import run_cell
 
     cfg = BenchConfig(device="cpu", overrides={"epochs": "1"})
     rows = run_cell(cfg, tiny_ctx, "1 class", 0, "class:yes", ("grad_ascent",))

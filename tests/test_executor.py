@@ -95,9 +95,9 @@ def test_local_grid_resumes_and_reports_a_failing_cell(tiny_ctx, tmp_path, one_t
     assert not missing and len(rows) == 4 * 4  # gold, original, 2 methods per forget set
     assert [r["model"] for r in rows[:3]] == ["retrain (gold)", "original", "finetune"]
 
-    # the same grid in one process (bench.run_bench): the same rows
+    # the same grid in one process (bench_steps.run_bench): the same rows
     import speechforget.pipeline as pipeline
-    from speechforget.bench import run_bench
+    from speechforget.bench_steps import run_bench
 
     ref_ctx = _ctx(tiny_ctx, tmp_path / "store_ref")
     old = pipeline.prepare

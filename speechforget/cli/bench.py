@@ -166,7 +166,7 @@ def _groups(args: argparse.Namespace) -> list[tuple[str, list]]:
 
 
 def _sections(groups, factory, command: str) -> list[dict]:
-    """The manifest's sections: each one's info (as run_bench's) and its tasks' keys."""
+    """The manifest's sections: each one's info (as bench_steps.run_bench's) and its tasks' keys."""
     import dataclasses
 
     from speechforget.bench import all_methods
