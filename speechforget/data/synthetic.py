@@ -183,7 +183,9 @@ class SynthConfig:
     def small(cls, **overrides: Any) -> SynthConfig:
         """A quick preset for tests: 8 trained (2 piper) + 2 unheard (1 piper) speakers,
         2 takes (260 clips)."""
-        small = {"n_speakers": 8, "n_unheard": 2, "piper_speakers": 2, "piper_unheard": 1}
+        n_unheard = overrides.get("n_unheard", 2)
+        small = {"n_speakers": 8, "n_unheard": 2, "piper_speakers": 2}
+        small["piper_unheard"] = min(1, n_unheard)
         return cls(**{**small, "takes": 2, "unknown": 4, "silence": 2, **overrides})
 
     def validate(self) -> None:
