@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 NFFT, IR_LEN = 32768, 16000  # FFT size for filters + reverb (>= clip + IR), IR length (1 s)
 WIN, HOP = 512, 128  # STFT of the warp and the codec (32 ms, 8 ms)
 DEVICES = ("none", "phone", "laptop", "codec")
-DEVICE_P = (0.4, 0.2, 0.2, 0.2)
 ROOMS = ((0.1, 0.3), (0.3, 0.6), (0.6, 1.2))  # RT60 ranges (s): small, medium, large
 
 
@@ -103,7 +102,7 @@ def room(n: int, cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
     size = rng.integers(0, len(ROOMS), n)
     lo, hi = np.array(ROOMS)[size].T
     rt60 = rng.uniform(lo, hi)[:, None]
-    drr_db = rng.uniform(-3, 12, (n, 1))  # direct-to-reverberant ratio
+    drr_db = rng.uniform(0, 12, (n, 1))  # direct-to-reverberant ratio
     t = np.arange(IR_LEN) / SAMPLE_RATE
     ir = rng.standard_normal((n, IR_LEN)) * np.exp(-6.91 * t / rt60)  # exponential tail
     ir[:, : int(0.002 * SAMPLE_RATE)] *= 0.1  # the tail starts after the first reflections
@@ -142,11 +141,11 @@ def mic(k: np.ndarray, device: np.ndarray, cfg: SynthConfig, rng: np.random.Gene
 
 def codec(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(B, L) -> the clips through a crude low-bit-rate perceptual codec: in each 32 ms frame
-    the bins more than 20-40 dB below its peak are dropped, the rest keep coarse magnitudes."""
+    the bins more than 30-45 dB below its peak are dropped, the rest keep coarse magnitudes."""
     z = _stft(y)
     mag = np.abs(z)
-    floor_db = rng.uniform(20, 40, (len(y), 1, 1))
-    step_db = rng.uniform(1.5, 4.0, (len(y), 1, 1))
+    floor_db = rng.uniform(30, 45, (len(y), 1, 1))
+    step_db = rng.uniform(1.0, 3.0, (len(y), 1, 1))
     keep = mag >= mag.max(axis=1, keepdims=True) * 10 ** (-floor_db / 20)
     qdb = np.round(20 * np.log10(np.maximum(mag, 1e-12)) / step_db) * step_db
     gain = np.where(keep, 10 ** (qdb / 20) / np.maximum(mag, 1e-12), 0.0).astype(np.float32)
@@ -186,7 +185,8 @@ def augment(
     gain = 10 ** (rng.uniform(cfg.gain_db_min, cfg.gain_db_max, n) / 20)
     snr = rng.uniform(cfg.snr_db_min, cfg.snr_db_max, n) - 5 * (k - 1)
     kind = rng.integers(0, 4, n)
-    device = rng.choice(len(DEVICES), n, p=DEVICE_P)
+    p_dev = np.array([cfg.phone_prob, cfg.laptop_prob, cfg.codec_prob])
+    device = rng.choice(len(DEVICES), n, p=[1 - p_dev.sum(), *p_dev])
     overdrive = np.where(rng.random(n) < cfg.clip_prob, 10 ** (rng.uniform(3, 12, n) / 20), 1.0)
     sp = np.array([x is not None for x in speech])
     if sp.any():

@@ -165,7 +165,7 @@ class SynthConfig:
     warp_spread: float = _f(0.05, "speaker VTLP warp 1 +- this (espeak)", min=0, max=0.3)
     piper_spread: float = _f(0.12, "piper speaker vocal-tract and VTLP 1 +- this", min=0, max=0.3)
     warp_jitter: float = _f(0.05, "per-take VTLP warp jitter +- (fraction)", min=0, max=0.2)
-    snr_db_min: float = _f(0.0, "lowest speech-to-noise ratio (dB)", min=-10, max=60)
+    snr_db_min: float = _f(5.0, "lowest speech-to-noise ratio (dB)", min=-10, max=60)
     snr_db_max: float = _f(30.0, "highest speech-to-noise ratio (dB)", min=-10, max=60)
     shift_s: float = _f(
         0.15, "max shift of the word centre from the clip centre (s)", min=0, max=0.5
@@ -173,8 +173,11 @@ class SynthConfig:
     gain_db_min: float = _f(-24.0, "quietest speech peak (dBFS)", min=-60, max=0)
     gain_db_max: float = _f(-1.0, "loudest speech peak (dBFS)", min=-60, max=0)
     eq_db: float = _f(6.0, "random EQ: max boost/cut of each band (dB)", min=0, max=24)
-    reverb_prob: float = _f(0.5, "share of clips with synthetic room reverberation", min=0, max=1)
+    reverb_prob: float = _f(0.4, "share of clips with synthetic room reverberation", min=0, max=1)
     clip_prob: float = _f(0.05, "share of overdriven (clipped) clips", min=0, max=1)
+    phone_prob: float = _f(0.1, "share of clips through a phone (300-3,400 Hz, mu-law)", min=0)
+    laptop_prob: float = _f(0.2, "share of clips through a laptop mic", min=0, max=1)
+    codec_prob: float = _f(0.1, "share of clips through a low-bit-rate codec", min=0, max=1)
     unheard_strength: float = _f(
         1.0, "unheard speakers: jitter/shift/EQ multiplier, SNR -5 dB per unit above 1", min=1
     )
@@ -199,6 +202,8 @@ class SynthConfig:
         ):
             if getattr(self, lo) > getattr(self, hi):
                 raise ValueError(f"{lo} ({getattr(self, lo)}) is above {hi} ({getattr(self, hi)})")
+        if self.phone_prob + self.laptop_prob + self.codec_prob > 1:
+            raise ValueError("phone_prob + laptop_prob + codec_prob must be at most 1")
         for part, whole in (("piper_speakers", "n_speakers"), ("piper_unheard", "n_unheard")):
             if getattr(self, part) > getattr(self, whole):
                 raise ValueError(f"{part} ({getattr(self, part)}) is above {whole}")

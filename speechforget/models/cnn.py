@@ -1,7 +1,8 @@
 """The built-in backbone: a small CNN on log-mel features.
 
 Input waveforms are 1 s at 16 kHz; `featurize` gives (B, 1, n_mels, frames)
-log-mels (25 ms windows, 10 ms hop), normalised per clip. Four conv blocks
+log-mels (25 ms windows, `hop` samples apart: 20 ms for the shipped originals), normalised
+per clip. Four conv blocks
 shrink time and frequency; global average pooling gives the embedding.
 In training mode, SpecAugment (Park et al. 2019) masks `masks` random bands of up to
 `spec_freq` mel channels and `masks` spans of up to `spec_time` frames of each input
@@ -21,14 +22,15 @@ from speechforget.models.base import Backbone
 CNN_SPEC = {
     "family": "cnn",
     "n_mels": 40,
-    "width": 16,
-    "embed_dim": 64,
+    "width": 24,
+    "embed_dim": 96,
     "dropout": 0.1,
-    "spec_freq": 6,
-    "spec_time": 12,
+    "hop": 320,
+    "spec_freq": 4,
+    "spec_time": 5,
     "masks": 2,
 }
-CNN_RECIPE = TrainConfig()
+CNN_RECIPE = TrainConfig(epochs=30)
 
 
 def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
@@ -62,6 +64,7 @@ class SmallCNN(Backbone):
         embed_dim: int = 64,
         dropout: float = 0.1,
         sample_rate: int = 16_000,
+        hop: int = 160,
         spec_freq: int = 0,
         spec_time: int = 0,
         masks: int = 2,
@@ -75,9 +78,9 @@ class SmallCNN(Backbone):
             sample_rate,
         )
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=160, n_mels=n_mels
+            sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=hop, n_mels=n_mels
         )
-        self.spec_freq, self.spec_time, self.masks = spec_freq, spec_time, masks
+        self.hop, self.spec_freq, self.spec_time, self.masks = hop, spec_freq, spec_time, masks
         w = width
         self.features = nn.Sequential(
             _block(1, w, True),
@@ -136,6 +139,7 @@ class SmallCNN(Backbone):
             "width": self.width,
             "embed_dim": self.embed_dim,
             "dropout": self.dropout_p,
+            "hop": self.hop,
             "spec_freq": self.spec_freq,
             "spec_time": self.spec_time,
             "masks": self.masks,
