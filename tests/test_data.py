@@ -192,6 +192,58 @@ def test_espeak_driver():
         tts.say("yes", voice="xx-nope")
 
 
+def test_two_engines_and_their_speakers():
+    from speechforget.data.synthetic import make_speakers
+
+    spk = make_speakers(SMALL)
+    engines = [s.engine for s in spk]
+    # the last piper_speakers trained and the last piper_unheard unheard speakers are piper
+    assert engines == ["espeak"] * 6 + ["piper"] * 2 + ["espeak", "piper"]
+    assert [s.unheard for s in spk] == [False] * 8 + [True] * 2
+    piper = [s for s in spk if s.engine == "piper"]
+    assert len({(s.rate, s.noise, s.noise_w, s.formant, s.warp) for s in piper}) == 3  # varied
+    cfg = SynthConfig()
+    assert sum(s.engine == "piper" for s in make_speakers(cfg)) == (
+        cfg.piper_speakers + cfg.piper_unheard
+    )
+    with pytest.raises(ValueError, match="piper_speakers"):
+        SynthConfig(n_speakers=4, piper_speakers=5).validate()
+
+
+def test_piper_driver_repeats_its_bytes_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = (
+        "from speechforget.data.piper import Piper; import hashlib; t = Piper.get(0); "
+        "x = [t.say('stop', 1.1, 0.7, 0.9), t.say('go')]; "
+        "print(t.sample_rate, len(x[0]), hashlib.sha256(b''.join(a.tobytes() for a in x)).hexdigest())"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1
+    rate, n, _ = runs.pop().split()
+    assert rate == "22050" and int(n) > 2000
+
+
+def test_vtlp_scales_frequencies_and_keeps_tempo():
+    from speechforget.data.augment import vtlp
+
+    t = np.arange(16000) / 16000
+    x = np.sin(2 * np.pi * 200 * t) + np.sin(2 * np.pi * 1000 * t)
+    x[:4000] = 0  # the onset stays where it was
+    for alpha in (0.9, 1.1):
+        y = vtlp(x[None], np.array([alpha]))[0]
+        spec = np.abs(np.fft.rfft(y[6000:15000]))
+        peaks = np.sort(np.argsort(spec)[-2:]) * 16000 / 9000
+        assert np.allclose(peaks, [200 * alpha, 1000 * alpha], atol=4)
+        assert np.abs(y[:3500]).max() < 0.05 and np.abs(y[4500:]).max() > 0.5
+
+
 def test_full_dataset_matches_shipped_models():
     """Same seed, same bytes: the built-in data set rebuilt here has the checksum the
     shipped originals were trained on (assets/cnn_*.json)."""

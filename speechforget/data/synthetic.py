@@ -1,17 +1,22 @@
 """The built-in offline data set: synthetic speech commands.
 
-The 12 SUPERB keyword-spotting labels spoken by synthetic speakers (espeak-ng
-English accents x voice variants x pitch, range, rate and vocal-tract offsets),
-each take with its own pitch/rate jitter, then augmented like a phone
-recording: time shift, gain, random EQ, sometimes reverberation, and background
-noise (white, pink, brown or babble-like) at a random SNR. Clips are 1 s at
-16 kHz. `n_unheard` extra speakers, in split "unheard", are never trained on.
+The 12 SUPERB keyword-spotting labels spoken by synthetic speakers of two engines:
+espeak-ng, a formant synthesiser (English accents x voice variants x pitch, range,
+rate and vocal-tract offsets), and piper, a neural (VITS) one with its en_US-joe-medium
+voice (one voice, so each piper speaker has its own tempo, noise scales, vocal-tract
+length and pitch). Each take has its own jitter and speed, then goes through the
+recording chain of augment.py (VTLP pitch/formant shift, rooms, noise, mic, phone,
+laptop and codec artefacts, gain). Clips are 1 s at 16 kHz. `n_unheard` extra speakers,
+in split "unheard", are never trained on. The last `piper_speakers` of the trained
+speakers and the last `piper_unheard` of the unheard ones are piper voices.
 
     data = build_synthetic()               # cached under <cache>/synthetic/ (speechforget.store)
     data = build_synthetic(SynthConfig.small())
 
-Synthesis always runs in a fresh subprocess, in a fixed order: espeak-ng keeps
-internal random state from call to call, so only a fresh process repeats its bytes.
+Synthesis always runs in a fresh subprocess, in a fixed order: espeak-ng and
+onnxruntime keep internal random state from call to call, so only a fresh process
+repeats their bytes. The piper words are rendered in a second process (data/piper.py)
+while espeak renders its own, so the two cores are both used.
 """
 
 from __future__ import annotations
@@ -35,17 +40,19 @@ from speechforget import progress
 from speechforget.data.audio import resample, save_wav, to_int16
 from speechforget.data.augment import augment
 from speechforget.data.dataset import (
+    CLIP_SAMPLES,
     KEYWORDS,
     KWS_LABELS,
     SAMPLE_RATE,
     UNKNOWN_WORDS,
     SpeechData,
 )
+from speechforget.data.piper import PIPER_RATE, engine_version
 from speechforget.store import Store
 
 BUILD_STAGE = "building the built-in data"
 
-FORMAT_VERSION = 1  # bump when the generator changes: it invalidates every cache entry
+FORMAT_VERSION = 2  # bump when the generator changes: it invalidates every cache entry
 LANGUAGES = (
     "en-us",
     "en",
@@ -107,6 +114,27 @@ VARIANTS = (
     "travis",
     "victor",
 )
+# _unknown_ words beyond Speech Commands v0.01's: v2's other words and near misses of the
+# keywords (none a homophone of one)
+MORE_UNKNOWN = (
+    "backward",
+    "forward",
+    "follow",
+    "learn",
+    "visual",
+    "yet",
+    "nose",
+    "cup",
+    "town",
+    "lift",
+    "night",
+    "shop",
+    "goal",
+    "offer",
+    "under",
+)
+OTHER_WORDS = (*UNKNOWN_WORDS, *MORE_UNKNOWN)
+CHUNK = 128  # clips augmented together (part of the format: each batch has its generator)
 SILENCE, UNKNOWN = KWS_LABELS.index("_silence_"), KWS_LABELS.index("_unknown_")
 
 
@@ -119,10 +147,12 @@ class SynthConfig:
     """How the synthetic speech commands are made (every field changes the cache key)."""
 
     seed: int = _f(0, "seed of voices, takes, augmentation and splits", min=0)
-    n_speakers: int = _f(48, "speakers the models train on (spk00, spk01, ...)", min=2, max=400)
-    n_unheard: int = _f(10, "extra speakers no model trains on (split 'unheard')", min=0, max=100)
+    n_speakers: int = _f(56, "speakers the models train on (spk00, spk01, ...)", min=2, max=400)
+    n_unheard: int = _f(12, "extra speakers no model trains on (split 'unheard')", min=0, max=100)
+    piper_speakers: int = _f(12, "how many of the trained speakers are piper voices", min=0)
+    piper_unheard: int = _f(3, "how many of the unheard speakers are piper voices", min=0)
     takes: int = _f(4, "takes per speaker and keyword", min=1, max=50)
-    unknown: int = _f(8, "clips of other words (_unknown_) per speaker", min=0, max=100)
+    unknown: int = _f(10, "clips of other words (_unknown_) per speaker", min=0, max=100)
     silence: int = _f(4, "background-only clips (_silence_) per speaker", min=0, max=100)
     train_frac: float = _f(0.7, "share of each trained speaker's clips in train", min=0.1, max=1)
     val_frac: float = _f(0.1, "share in val (model selection)", min=0.0, max=0.5)
@@ -134,6 +164,10 @@ class SynthConfig:
     pitch_jitter: float = _f(8.0, "per-take pitch and range jitter +- (espeak units)", min=0)
     rate_jitter: float = _f(0.12, "per-take speaking-rate jitter +- (fraction)", min=0, max=0.5)
     formant_jitter: float = _f(0.02, "per-take vocal-tract jitter +- (fraction)", min=0, max=0.1)
+    speed_jitter: float = _f(0.08, "per-take speed (tempo and pitch) jitter +-", min=0, max=0.3)
+    warp_spread: float = _f(0.05, "speaker VTLP warp 1 +- this (espeak)", min=0, max=0.3)
+    piper_spread: float = _f(0.12, "piper speaker vocal-tract and VTLP 1 +- this", min=0, max=0.3)
+    warp_jitter: float = _f(0.05, "per-take VTLP warp jitter +- (fraction)", min=0, max=0.2)
     snr_db_min: float = _f(5.0, "lowest speech-to-noise ratio (dB)", min=-10, max=60)
     snr_db_max: float = _f(30.0, "highest speech-to-noise ratio (dB)", min=-10, max=60)
     shift_s: float = _f(
@@ -142,17 +176,23 @@ class SynthConfig:
     gain_db_min: float = _f(-24.0, "quietest speech peak (dBFS)", min=-60, max=0)
     gain_db_max: float = _f(-1.0, "loudest speech peak (dBFS)", min=-60, max=0)
     eq_db: float = _f(6.0, "random EQ: max boost/cut of each band (dB)", min=0, max=24)
-    reverb_prob: float = _f(0.3, "share of clips with synthetic room reverberation", min=0, max=1)
+    reverb_prob: float = _f(0.4, "share of clips with synthetic room reverberation", min=0, max=1)
+    clip_prob: float = _f(0.05, "share of overdriven (clipped) clips", min=0, max=1)
+    phone_prob: float = _f(0.1, "share of clips through a phone (300-3,400 Hz, mu-law)", min=0)
+    laptop_prob: float = _f(0.2, "share of clips through a laptop mic", min=0, max=1)
+    codec_prob: float = _f(0.1, "share of clips through a low-bit-rate codec", min=0, max=1)
     unheard_strength: float = _f(
         1.0, "unheard speakers: jitter/shift/EQ multiplier, SNR -5 dB per unit above 1", min=1
     )
 
     @classmethod
     def small(cls, **overrides: Any) -> SynthConfig:
-        """A quick preset for tests: 8 trained + 2 unheard speakers, 2 takes (260 clips)."""
-        return cls(
-            **{"n_speakers": 8, "n_unheard": 2, "takes": 2, "unknown": 4, "silence": 2, **overrides}
-        )
+        """A quick preset for tests: 8 trained (2 piper) + 2 unheard (1 piper) speakers,
+        2 takes (260 clips)."""
+        n_unheard = overrides.get("n_unheard", 2)
+        small = {"n_speakers": 8, "n_unheard": 2, "piper_speakers": 2}
+        small["piper_unheard"] = min(1, n_unheard)
+        return cls(**{**small, "takes": 2, "unknown": 4, "silence": 2, **overrides})
 
     def validate(self) -> None:
         total = self.train_frac + self.val_frac + self.test_frac
@@ -165,57 +205,92 @@ class SynthConfig:
         ):
             if getattr(self, lo) > getattr(self, hi):
                 raise ValueError(f"{lo} ({getattr(self, lo)}) is above {hi} ({getattr(self, hi)})")
+        if self.phone_prob + self.laptop_prob + self.codec_prob > 1:
+            raise ValueError("phone_prob + laptop_prob + codec_prob must be at most 1")
+        for part, whole in (("piper_speakers", "n_speakers"), ("piper_unheard", "n_unheard")):
+            if getattr(self, part) > getattr(self, whole):
+                raise ValueError(f"{part} ({getattr(self, part)}) is above {whole}")
 
     def key(self) -> str:
-        """Cache key: a hash of every field, the generator version and the espeak-ng data."""
+        """Cache key: a hash of every field, the generator version and both engines' data."""
         blob = {
             "cfg": dataclasses.asdict(self),
             "format": FORMAT_VERSION,
             "espeak": version("espeakng-loader"),
+            "piper": engine_version(),
         }
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Speaker:
-    """One synthetic voice: espeak voice name and its base prosody."""
+    """One synthetic voice: its engine, voice and base prosody."""
 
     name: str
-    voice: str  # e.g. "en-gb-scotland+f3"
-    pitch: float  # espeak 0..100
-    pitch_range: float  # espeak 0..100
-    rate: float  # words per minute
+    voice: str  # espeak: e.g. "en-gb-scotland+f3"; piper: "en_US-joe-medium"
+    pitch: float  # espeak 0..100 (piper: unused)
+    pitch_range: float  # espeak 0..100 (piper: unused)
+    rate: float  # espeak: words per minute; piper: VITS length scale (> 1 slower)
     formant: float  # vocal-tract scale (>1: shorter tract, higher formants)
     unheard: bool
+    engine: str = "espeak"  # "espeak" | "piper"
+    warp: float = 1.0  # VTLP factor of its takes (pitch and formants, tempo kept)
+    noise: float = 0.667  # piper: VITS noise scale
+    noise_w: float = 0.8  # piper: VITS duration noise scale
 
 
 def make_speakers(cfg: SynthConfig) -> list[Speaker]:
-    """n_speakers + n_unheard speakers, distinct (accent, variant) pairs while there are enough."""
+    """n_speakers + n_unheard speakers: espeak ones with distinct (accent, variant) pairs while
+    there are enough, then the piper ones of each group (see module docstring)."""
     from speechforget.data.espeak import available_languages
 
     rng = np.random.default_rng([cfg.seed, 0])
     langs = [lang for lang in LANGUAGES if lang in available_languages()]
     combos = [f"{lang}+{v}" for lang in langs for v in VARIANTS]
-    n = cfg.n_speakers + cfg.n_unheard
-    pick = rng.choice(len(combos), n, replace=n > len(combos))
-    return [
-        Speaker(
-            name=f"spk{i:02d}",
-            voice=combos[c],
-            pitch=50 + cfg.pitch_spread * rng.uniform(-1, 1),
-            pitch_range=rng.uniform(25, 75),
-            rate=rng.uniform(cfg.rate_min, cfg.rate_max),
-            formant=1 + cfg.formant_spread * rng.uniform(-1, 1),
-            unheard=i >= cfg.n_speakers,
+    n_espeak = cfg.n_speakers - cfg.piper_speakers + cfg.n_unheard - cfg.piper_unheard
+    pick = iter(rng.choice(len(combos), n_espeak, replace=n_espeak > len(combos)))
+    prng = np.random.default_rng([cfg.seed, 3])
+    out = []
+    for i in range(cfg.n_speakers + cfg.n_unheard):
+        unheard = i >= cfg.n_speakers
+        first_piper = (
+            cfg.n_speakers + cfg.n_unheard - cfg.piper_unheard
+            if unheard
+            else (cfg.n_speakers - cfg.piper_speakers)
         )
-        for i, c in enumerate(pick)
-    ]
+        if i < first_piper:
+            spk = Speaker(
+                name=f"spk{i:02d}",
+                voice=combos[next(pick)],
+                pitch=50 + cfg.pitch_spread * rng.uniform(-1, 1),
+                pitch_range=rng.uniform(25, 75),
+                rate=rng.uniform(cfg.rate_min, cfg.rate_max),
+                formant=1 + cfg.formant_spread * rng.uniform(-1, 1),
+                unheard=unheard,
+                warp=1 + cfg.warp_spread * prng.uniform(-1, 1),
+            )
+        else:
+            spk = Speaker(
+                name=f"spk{i:02d}",
+                voice="en_US-joe-medium",
+                pitch=50.0,
+                pitch_range=50.0,
+                rate=prng.uniform(0.8, 1.3),
+                formant=1 + cfg.piper_spread * prng.uniform(-1, 1),
+                unheard=unheard,
+                engine="piper",
+                warp=1 + cfg.piper_spread * prng.uniform(-1, 1),
+                noise=prng.uniform(0.3, 0.9),
+                noise_w=prng.uniform(0.4, 1.1),
+            )
+        out.append(spk)
+    return out
 
 
 def _clip_plan(cfg: SynthConfig, rng: np.random.Generator) -> list[tuple[int, str, int]]:
     """(keyword index, word, take) of one speaker's clips, in synthesis order."""
     plan = [(k, w, t) for k, w in enumerate(KEYWORDS) for t in range(cfg.takes)]
-    words = rng.choice(UNKNOWN_WORDS, cfg.unknown, replace=cfg.unknown > len(UNKNOWN_WORDS))
+    words = rng.choice(OTHER_WORDS, cfg.unknown, replace=cfg.unknown > len(OTHER_WORDS))
     for i, w in enumerate(words):
         plan.append((UNKNOWN, str(w), int(np.sum(words[:i] == w))))
     plan += [(SILENCE, "", t) for t in range(cfg.silence)]
@@ -242,7 +317,7 @@ def _assign_splits(keyword: np.ndarray, cfg: SynthConfig, rng: np.random.Generat
 
 
 def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
-    """Make every clip. Call in a fresh process (espeak state); see `build_synthetic`.
+    """Make every clip. Call in a fresh process (engine state); see `build_synthetic`.
 
     Returns arrays: waves (N, 16000) int16 (value / 32768 = float wave), keyword,
     speaker, take (N,) int64, split, word (N,) str, speaker_names (S,) str.
@@ -250,24 +325,53 @@ def synthesize(cfg: SynthConfig) -> dict[str, np.ndarray]:
     from speechforget.data.espeak import Espeak
 
     cfg.validate()
-    tts = Espeak.get(cfg.seed)  # seeds its breath-noise generator (fresh process)
     speakers = make_speakers(cfg)
-    speech, rows, split, strength = [], [], [], []
+    jobs, rows, split, strength = [], [], [], []  # jobs: (speaker, word, jitter) per clip
     for s, spk in enumerate(speakers):
         rng = np.random.default_rng([cfg.seed, 1, s])
         plan = _clip_plan(cfg, rng)
         k = cfg.unheard_strength if spk.unheard else 1.0
         for kw, word, take in plan:
-            speech.append(_render(tts, spk, word, cfg, k, rng) if word else None)
+            jobs.append((spk, word, rng.uniform(-1, 1, 6) * k if word else None))
             rows.append((kw, s, take, word))
         kws = np.array([p[0] for p in plan])
         split += ["unheard"] * len(plan) if spk.unheard else list(_assign_splits(kws, cfg, rng))
         strength += [k] * len(plan)
-        _tick(0.8 * (s + 1) / len(speakers))
-    waves = augment(speech, cfg, np.array(strength), np.random.default_rng([cfg.seed, 2]))
-    _tick(0.95)
+    piper = [
+        (i, _piper_args(spk, cfg, jit))
+        for i, (spk, word, jit) in enumerate(jobs)
+        if word and spk.engine == "piper"
+    ]
+    child = _start_piper([(jobs[i][1], *a) for i, a in piper], cfg.seed) if piper else None
+    speech: list[np.ndarray | None] = [None] * len(jobs)
+    tts = Espeak.get(cfg.seed)  # seeds its breath-noise generator (fresh process)
+    for i, (spk, word, jit) in enumerate(jobs):
+        if word and spk.engine == "espeak":
+            speech[i] = _finish(
+                _espeak_say(tts, spk, word, cfg, jit), tts.sample_rate, jobs[i], cfg
+            )
+        if i % 200 == 0:
+            _tick(0.4 * i / len(jobs))
+    # each batch of CHUNK clips is augmented with its own generator: the batches without
+    # piper words while the piper child still runs, the others after it
+    k = np.array(strength)
+    warp = np.array(
+        [spk.warp * (1 + cfg.warp_jitter * jit[5]) if word else 1.0 for spk, word, jit in jobs]
+    )
+    waves = np.zeros((len(jobs), CLIP_SAMPLES), np.int16)
+    late = {i // CHUNK for i, _ in piper}
+    order = [c for c in range(-(-len(jobs) // CHUNK)) if c not in late] + sorted(late)
+    for n, c in enumerate(order):
+        _tick(0.4 + 0.55 * n / len(order))
+        if c in late and child is not None:
+            for (i, _), x in zip(piper, _finish_piper(*child)):
+                speech[i] = _finish(x, PIPER_RATE, jobs[i], cfg)
+            child = None
+        s = slice(c * CHUNK, (c + 1) * CHUNK)
+        rng = np.random.default_rng([cfg.seed, 2, c])
+        waves[s] = to_int16(augment(speech[s], cfg, k[s], rng, warp=warp[s]))
     return {
-        "waves": to_int16(waves),
+        "waves": waves,
         "keyword": np.array([r[0] for r in rows], np.int64),
         "speaker": np.array([r[1] for r in rows], np.int64),
         "take": np.array([r[2] for r in rows], np.int64),
@@ -286,23 +390,67 @@ def _tick(fraction: float) -> None:
         sys.stderr.flush()
 
 
-def _render(
-    tts: Any, spk: Speaker, word: str, cfg: SynthConfig, k: float, rng: np.random.Generator
-) -> np.ndarray:
-    """One take of `word` by `spk` with jitter of strength k: (L,) float32 at 16 kHz, trimmed."""
-    jit = rng.uniform(-1, 1, 4) * k
+def _espeak_say(tts: Any, spk: Speaker, word: str, cfg: SynthConfig, jit: np.ndarray) -> np.ndarray:
+    """One espeak take of `word` with jitter `jit` (6,): (S,) float32 at tts.sample_rate."""
     pitch = np.clip(spk.pitch + cfg.pitch_jitter * jit[0], 0, 100)
     prange = np.clip(spk.pitch_range + cfg.pitch_jitter * jit[1], 0, 100)
     rate = np.clip(spk.rate * (1 + cfg.rate_jitter * jit[2]), 80, 450)
-    formant = spk.formant * (1 + cfg.formant_jitter * jit[3])
-    x = tts.say(word, spk.voice, round(rate), round(pitch), round(prange))
+    return tts.say(word, spk.voice, round(rate), round(pitch), round(prange))
+
+
+def _piper_args(spk: Speaker, cfg: SynthConfig, jit: np.ndarray) -> tuple[float, float, float]:
+    """(length scale, noise scale, noise-w scale) of one piper take with jitter `jit` (6,)."""
+    length = spk.rate * (1 + cfg.rate_jitter * jit[2])
+    return (
+        round(float(length), 4),
+        round(float(spk.noise * (1 + 0.25 * jit[0])), 4),
+        round(float(spk.noise_w * (1 + 0.25 * jit[1])), 4),
+    )
+
+
+def _start_piper(items: list[tuple], seed: int) -> tuple[subprocess.Popen, Path]:
+    """Start rendering the piper words [(word, length, noise, noise_w), ...] in a child."""
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="sf_piper_")) / "words.npz"
+    cmd = [sys.executable, "-m", "speechforget.data.piper", "--seed", str(seed), "--out", str(out)]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env()
+    )
+    proc.stdin.write(json.dumps(items))
+    proc.stdin.close()
+    return proc, out
+
+
+def _finish_piper(proc: subprocess.Popen, out: Path) -> list[np.ndarray]:
+    err = proc.stderr.read()
+    if proc.wait() != 0 or not out.exists():
+        raise RuntimeError(f"piper synthesis failed (exit {proc.returncode}):\n{err[-3000:]}")
+    with np.load(out) as z:
+        words = np.split(z["audio"], z["ends"][:-1])
+    out.unlink()
+    out.parent.rmdir()
+    return words
+
+
+def _finish(x: np.ndarray, sr: int, job: tuple, cfg: SynthConfig) -> np.ndarray:
+    """A rendered take, trimmed and resampled to 16 kHz with its vocal tract and speed:
+    (L,) float32."""
+    spk, word, jit = job
     loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max()) if x.size else []
     if len(loud) == 0:
-        raise RuntimeError(f"espeak produced no audio for {word!r} with voice {spk.voice}")
+        raise RuntimeError(f"{spk.engine} produced no audio for {word!r} with voice {spk.voice}")
     x = x[max(loud[0] - 220, 0) : loud[-1] + 220]  # trim silence, keep 10 ms margins
+    formant = spk.formant * (1 + cfg.formant_jitter * jit[3]) * (1 + cfg.speed_jitter * jit[4])
     # reading the samples as if recorded at sr * formant scales pitch, formants and tempo
-    src = int(round(tts.sample_rate * formant / 50)) * 50
+    src = int(round(sr * formant / 50)) * 50
     return resample(x, src, SAMPLE_RATE)
+
+
+def _child_env() -> dict[str, str]:
+    root = str(Path(__file__).resolve().parents[2])  # so the child finds this package
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _load(path: Path) -> SpeechData:
@@ -338,9 +486,7 @@ def build_synthetic(
         except (OSError, ValueError, KeyError):  # a damaged entry: build it again
             path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    root = str(Path(__file__).resolve().parents[2])  # so the child finds this package
-    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env = _child_env()
     cmd = [
         sys.executable,
         "-m",

@@ -1,8 +1,12 @@
 """The built-in backbone: a small CNN on log-mel features.
 
 Input waveforms are 1 s at 16 kHz; `featurize` gives (B, 1, n_mels, frames)
-log-mels (25 ms windows, 10 ms hop), normalised per clip. Four conv blocks
+log-mels (25 ms windows, `hop` samples apart: 20 ms for the shipped originals), normalised
+per clip. Four conv blocks
 shrink time and frequency; global average pooling gives the embedding.
+In training mode, SpecAugment (Park et al. 2019) masks `masks` random bands of up to
+`spec_freq` mel channels and `masks` spans of up to `spec_time` frames of each input
+(0 = off), drawing from torch's global generator (seeded by the engine).
 """
 
 from __future__ import annotations
@@ -15,8 +19,18 @@ from speechforget.config import TrainConfig
 from speechforget.models.base import Backbone
 
 # The shipped originals' architecture and recipe (see README "Built-in data and models").
-CNN_SPEC = {"family": "cnn", "n_mels": 40, "width": 16, "embed_dim": 64, "dropout": 0.1}
-CNN_RECIPE = TrainConfig()
+CNN_SPEC = {
+    "family": "cnn",
+    "n_mels": 40,
+    "width": 24,
+    "embed_dim": 96,
+    "dropout": 0.1,
+    "hop": 320,
+    "spec_freq": 4,
+    "spec_time": 5,
+    "masks": 2,
+}
+CNN_RECIPE = TrainConfig(epochs=30)
 
 
 def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
@@ -50,6 +64,10 @@ class SmallCNN(Backbone):
         embed_dim: int = 64,
         dropout: float = 0.1,
         sample_rate: int = 16_000,
+        hop: int = 160,
+        spec_freq: int = 0,
+        spec_time: int = 0,
+        masks: int = 2,
     ) -> None:
         super().__init__()
         self.num_classes, self.embed_dim = num_classes, embed_dim
@@ -60,8 +78,9 @@ class SmallCNN(Backbone):
             sample_rate,
         )
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=160, n_mels=n_mels
+            sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=hop, n_mels=n_mels
         )
+        self.hop, self.spec_freq, self.spec_time, self.masks = hop, spec_freq, spec_time, masks
         w = width
         self.features = nn.Sequential(
             _block(1, w, True),
@@ -80,7 +99,25 @@ class SmallCNN(Backbone):
         m = (m - m.mean(dim=(1, 2), keepdim=True)) / (m.std(dim=(1, 2), keepdim=True) + 1e-5)
         return m.unsqueeze(1)
 
+    def specaugment(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, F, T) -> the same with random frequency bands and time spans set to 0
+        (the per-clip mean of the normalised log-mel)."""
+        b, _, f, t = x.shape
+        keep = torch.ones(b, 1, f, t, dtype=torch.bool, device=x.device)
+        for width, size, dim in ((self.spec_freq, f, 2), (self.spec_time, t, 3)):
+            if width <= 0:
+                continue
+            pos = torch.arange(size, device=x.device)
+            for _ in range(self.masks):
+                w = torch.randint(0, width + 1, (b, 1), device=x.device)
+                start = (torch.rand(b, 1, device=x.device) * (size - w + 1)).long()
+                band = (pos >= start) & (pos < start + w)  # (B, size)
+                keep &= ~(band[:, None, :, None] if dim == 2 else band[:, None, None, :])
+        return x * keep
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training and (self.spec_freq > 0 or self.spec_time > 0):
+            x = self.specaugment(x)
         h = self.features(x)  # (B, D, F', T')
         emb = h.mean(dim=(2, 3))  # (B, D)
         return self.head(self.drop(emb)), emb
@@ -99,4 +136,8 @@ class SmallCNN(Backbone):
             "width": self.width,
             "embed_dim": self.embed_dim,
             "dropout": self.dropout_p,
+            "hop": self.hop,
+            "spec_freq": self.spec_freq,
+            "spec_time": self.spec_time,
+            "masks": self.masks,
         }

@@ -49,7 +49,7 @@ FAMILIES: dict[str, Callable[[dict], Backbone]] = {
 # backbone name -> the built-in backbones (the first is the default's)
 BUILTIN: dict[str, Builtin] = {
     "cnn": Builtin(
-        "cnn", CNN_SPEC, CNN_RECIPE, "33k", "built-in small CNN on log-mels (shipped, offline)"
+        "cnn", CNN_SPEC, CNN_RECIPE, "74k", "built-in small CNN on log-mels (shipped, offline)"
     ),
     "ge2e": Builtin(
         "ge2e",

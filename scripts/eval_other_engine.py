@@ -1,0 +1,133 @@
+"""How well a keyword model hears voices of an engine it never trained on: flite.
+
+flite (CMU's small diphone/cluster-unit synthesiser) is used here for validation ONLY: no
+built-in data, augmentation or tuning step uses it. The script speaks the 10 keywords (and,
+with --unknown, a few words the models never heard, label _unknown_) with each flite voice
+at a few speaking rates, clean (no noise, no room), and prints per-voice and total accuracy.
+
+    python scripts/eval_other_engine.py                        # the shipped kws original
+    python scripts/eval_other_engine.py --model PATH --voices kal,slt --stretch 1.0
+
+flite is not a Python package: install it with `apt-get install flite` (Debian/Ubuntu) or
+`brew install flite` (macOS); `flite -lv` lists its voices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+VOICES = ("kal", "kal16", "awb", "rms", "slt")
+# words no built-in data set speaks (not in OTHER_WORDS either): their label is _unknown_
+NEW_WORDS = ("apple", "window", "pencil", "purple", "maybe", "button")
+
+
+def flite_voices() -> list[str]:
+    """The voices this flite offers (`flite -lv`); [] when flite is missing."""
+    if shutil.which("flite") is None:
+        return []
+    out = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout
+    return out.split(":", 1)[-1].split()
+
+
+def speak(word: str, voice: str, stretch: float, folder: Path) -> np.ndarray:
+    """`word` by flite `voice` at duration stretch `stretch`: (16000,) float32 at 16 kHz."""
+    from speechforget.data.audio import fit_clip, load_audio
+
+    path = folder / f"{voice}_{word}_{stretch}.wav"
+    cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
+    subprocess.run([*cmd, "-t", word, "-o", str(path)], check=True, capture_output=True)
+    x = load_audio(path)
+    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
+    x = x[max(loud[0] - 160, 0) : loud[-1] + 160]  # trim silence like the built-in data
+    return fit_clip(0.5 * x / np.abs(x).max())
+
+
+def clips(voices: list[str], stretches: list[float], unknown: bool):
+    """(waves (N, 16000), labels (N,) as KWS_LABELS indices, voice (N,), word (N,))."""
+    from speechforget.data.dataset import KEYWORDS, KWS_LABELS
+
+    words = [*KEYWORDS, *(NEW_WORDS if unknown else ())]
+    label = {
+        w: KWS_LABELS.index(w) if w in KEYWORDS else KWS_LABELS.index("_unknown_") for w in words
+    }
+    waves, y, who, said = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in voices:
+            for s in stretches:
+                for w in words:
+                    waves.append(speak(w, v, s, Path(tmp)))
+                    y.append(label[w])
+                    who.append(v)
+                    said.append(w)
+    return np.stack(waves), np.array(y), np.array(who), np.array(said)
+
+
+def evaluate(
+    model_path: str | Path, voices: list[str], stretches: list[float], unknown: bool
+) -> dict:
+    """Accuracy of the checkpoint at model_path on flite clips: {voice: acc, ..., "total": acc}."""
+    from speechforget.engine import predict
+    from speechforget.models import load_checkpoint
+    from speechforget.training.recipe import featurize
+
+    model, meta = load_checkpoint(model_path)
+    if meta.get("task") != "kws":
+        raise SystemExit(f"{model_path} is a {meta.get('task')} model; give a keyword (kws) model")
+    waves, y, who, said = clips(voices, stretches, unknown)
+    logits, _ = predict(model, featurize(model, waves.astype(np.float32)), "cpu")
+    pred = logits.argmax(1).numpy()
+    names = meta["class_names"]
+    out = {v: float((pred[who == v] == y[who == v]).mean()) for v in voices}
+    out["total"] = float((pred == y).mean())
+    out["n"] = len(y)
+    out["errors"] = [f"{v} '{w}' -> {names[p]}" for v, w, p, t in zip(who, said, pred, y) if p != t]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=str(ROOT / "assets" / "cnn_kws"), help="kws checkpoint")
+    ap.add_argument("--voices", default=",".join(VOICES), help="comma-separated flite voices")
+    ap.add_argument("--stretch", default="0.85,1.0,1.2", help="flite duration stretches")
+    ap.add_argument("--unknown", action="store_true", help=f"also say {', '.join(NEW_WORDS)}")
+    ap.add_argument("--json", default=None, help="also write the result to this file")
+    args = ap.parse_args(argv)
+    have = flite_voices()
+    if not have:
+        print(
+            "flite is not installed: `apt-get install flite` (Debian/Ubuntu) or "
+            "`brew install flite` (macOS), then run this again",
+            file=sys.stderr,
+        )
+        return 2
+    voices = [v for v in args.voices.split(",") if v]
+    missing = [v for v in voices if v not in have]
+    if missing:
+        print(f"flite has no voice {', '.join(missing)}; it has {', '.join(have)}", file=sys.stderr)
+        return 2
+    stretches = [float(s) for s in args.stretch.split(",")]
+    res = evaluate(args.model, voices, stretches, args.unknown)
+    per = res["n"] // len(voices)
+    for v in voices:
+        print(f"{v:>6}: {res[v]:6.1%}  ({per} clips)")
+    print(f" total: {res['total']:6.1%}  ({res['n']} clips, model {args.model})")
+    if res["errors"]:
+        print("errors: " + "; ".join(res["errors"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
