@@ -21,7 +21,8 @@ import numpy as np
 # scikit-learn is imported where it is used: it takes ~0.7 s, and the app serves its page
 # before anything is evaluated (ui/startup.py imports it in the background)
 
-EPS = 1e-12  # keeps log(loss) finite for perfectly fit clips (loss == 0)
+EPS = 1e-300  # keeps log(loss) finite for perfectly fit clips (loss == 0); tiny, so that
+# losses of 1e-20 and 1e-40 (margins of 46 and 92) stay apart
 _LOG_MAX = float(np.log(np.finfo(np.float64).max))  # ~709.8, the feature of an infinite loss
 
 NAN = float("nan")

@@ -54,10 +54,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def per_sample_ce(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Cross-entropy of each sample in nats: (N, C), (N,) -> (N,), `-log p_y`."""
-    logp = log_softmax(logits)
-    y = _as_labels(y, logp.shape[0], logp.shape[1])
-    return -logp[np.arange(len(y)), y]
+    """Cross-entropy of each sample in nats: (N, C), (N,) -> (N,), `-log p_y`.
+
+    As log(1 + sum_{j != y} exp(z_j - z_y)) with log1p, so that a confidently fit clip keeps
+    its tiny loss (exp(-40) ~ 4e-18) instead of rounding to 0 as `log_softmax` does below
+    ~1e-16: the loss attacks tell memorised clips apart by these (margins of 40 vs 60)."""
+    z = _as_logits(logits)
+    y = _as_labels(y, z.shape[0], z.shape[1])
+    rows = np.arange(len(y))
+    d = z - z[rows, y][:, None]  # z_j - z_y
+    d[rows, y] = -np.inf
+    top = d.max(axis=1, keepdims=True) if z.shape[1] > 1 else np.full((len(y), 1), -np.inf)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        a = (safe + np.log(np.exp(d - safe).sum(axis=1, keepdims=True)))[:, 0]
+    return np.logaddexp(0.0, a)  # log(1 + exp(a)), exact for very negative a
 
 
 def confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
