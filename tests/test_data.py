@@ -65,9 +65,14 @@ def test_label_coverage_and_splits(small):
 def test_task_views(small):
     kws, sid = small.task("kws"), small.task("sid")
     assert kws.num_classes == 12 and len(kws) == len(small)
-    assert sid.num_classes == SMALL.n_speakers
-    assert len(sid) == SMALL.n_speakers * (10 * SMALL.takes + SMALL.unknown)  # no silence
+    # the piper speakers are one voice made different: no speaker-ID classes of their own
+    voices = SMALL.n_speakers - SMALL.piper_speakers
+    assert len(small.not_voices) == SMALL.piper_speakers + SMALL.piper_unheard > 0
+    assert sid.num_classes == voices and not set(sid.class_names) & set(small.not_voices)
+    assert len(sid) == voices * (10 * SMALL.takes + SMALL.unknown)  # no silence
     assert "unheard" not in set(sid.split)
+    piper = np.isin(small.speaker_names, small.not_voices)[small.speaker[sid.index]]
+    assert not piper.any()
 
 
 def test_bad_config_is_refused():

@@ -54,6 +54,8 @@ class SpeechData:
     take:    (N,) int64 take number within (speaker, word)
     split:   (N,) str, one of SPLITS ("unheard" = speakers no model trains on)
     word:    (N,) str, the spoken word ("" for silence)
+    not_voices: names of speakers that are not voices of their own (the built-in piper
+             speakers: one voice made different), never speaker-ID classes
     """
 
     waves: np.ndarray
@@ -65,6 +67,7 @@ class SpeechData:
     keyword_names: list[str]
     speaker_names: list[str]
     name: str = "data"
+    not_voices: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.waves)
@@ -83,10 +86,13 @@ class SpeechData:
             keep = self.keyword >= 0
             labels, names = self.keyword, list(self.keyword_names)
         elif task == "sid":
-            # speakers of the held-out group are never classes; silence has no voice
+            # speakers of the held-out group are never classes, nor are variants of one voice
+            # (`not_voices`); silence has no voice
             silence = np.array([n == "_silence_" for n in self.keyword_names])
             is_sil = np.isin(self.keyword, np.flatnonzero(silence))  # -1 (no keyword) is not
-            keep = (self.speaker >= 0) & (self.split != "unheard") & ~is_sil
+            other = np.isin(self.speaker_names, list(self.not_voices))
+            voice = (self.speaker >= 0) & ~other[np.maximum(self.speaker, 0)]
+            keep = voice & (self.split != "unheard") & ~is_sil
             used = np.unique(self.speaker[keep])
             remap = -np.ones(len(self.speaker_names), dtype=np.int64)
             remap[used] = np.arange(len(used))

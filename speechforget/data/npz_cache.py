@@ -31,6 +31,7 @@ def _arrays(data: SpeechData) -> dict[str, np.ndarray]:
         "keyword_names": np.array(data.keyword_names, dtype=str),
         "speaker_names": np.array(data.speaker_names, dtype=str),
         "name": np.array(data.name),
+        "not_voices": np.array(data.not_voices, dtype=str),
     }
 
 
@@ -45,6 +46,7 @@ def _speech_data(z: dict[str, np.ndarray]) -> SpeechData:
         keyword_names=z["keyword_names"].tolist(),
         speaker_names=z["speaker_names"].tolist(),
         name=str(z["name"]),
+        not_voices=tuple(z["not_voices"].tolist()) if "not_voices" in z else (),
     )
 
 

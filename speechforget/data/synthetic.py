@@ -453,7 +453,9 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def _load(path: Path) -> SpeechData:
+def _load(path: Path, cfg: SynthConfig) -> SpeechData:
+    # the piper speakers are one voice made different: not speaker-ID classes
+    piper = tuple(s.name for s in make_speakers(cfg) if s.engine == "piper")
     with np.load(path, allow_pickle=False) as z:
         return SpeechData(
             waves=z["waves"].astype(np.float32) / np.float32(32768.0),
@@ -465,6 +467,7 @@ def _load(path: Path) -> SpeechData:
             keyword_names=list(KWS_LABELS),
             speaker_names=z["speaker_names"].tolist(),
             name="synthetic",
+            not_voices=piper,
         )
 
 
@@ -482,7 +485,7 @@ def build_synthetic(
     path = Store.of(cache_dir).path("synthetic", cfg.key(), ".npz")
     if path.exists():
         try:
-            return _load(path)
+            return _load(path, cfg)
         except (OSError, ValueError, KeyError):  # a damaged entry: build it again
             path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -506,7 +509,7 @@ def build_synthetic(
     if code != 0 or not path.exists():
         raise RuntimeError(f"synthetic data build failed (exit {code}):\n{''.join(errors)[-3000:]}")
     progress.report(BUILD_STAGE, 1.0)
-    return _load(path)
+    return _load(path, cfg)
 
 
 def write_wavs(data: SpeechData, out_dir: str | Path) -> Path:

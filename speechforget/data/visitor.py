@@ -168,4 +168,5 @@ def with_visitor(data: SpeechData, visitor: Visitor) -> SpeechData:
         keyword_names=names,
         speaker_names=[*data.speaker_names, visitor.name],
         name=f"{data.name}+{visitor.name}",
+        not_voices=data.not_voices,
     )
