@@ -144,7 +144,7 @@ def dry_run(groups: list[tuple[str, list[BenchConfig]]], n_train: int | None) ->
                     measured[cfg.backbone] = {"error": f"{type(exc).__name__}: {exc}"}
             m = measured[cfg.backbone]
             b = builtin(cfg.backbone)
-            recipe = b.recipe if b is not None else TrainConfig()
+            recipe = b.recipe_for(cfg.task) if b is not None else TrainConfig()
             line = (
                 f"  {name:7s} {cfg.backbone:16s} {sets} forget sets x (1 gold task + "
                 f"{n_methods} methods) = {tasks} tasks"

@@ -115,6 +115,7 @@ TINY_RECIPES = {
     "ge2e-ft": dict(epochs=8, lr=3e-3, batch_size=8),
     "speechemb": dict(epochs=40, lr=3e-3, batch_size=16),
     "speechemb-ft": dict(epochs=8, lr=3e-3, batch_size=16),
+    "speechemb-tuned": dict(epochs=12, lr=3e-3, batch_size=16),
 }
 
 

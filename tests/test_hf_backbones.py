@@ -81,7 +81,8 @@ def test_catalog_lists_the_papers_backbones():
     assert rows[0]["name"] == "cnn" and {"name", "hub_id", "description"} <= set(rows[1])
     assert resolve_backbone("superb-hubert-base-ks").init_id == "facebook/hubert-base-ls960"
     with pytest.raises(
-        ValueError, match="choose one of cnn, ge2e, ge2e-ft, speechemb, speechemb-ft, whisper-tiny"
+        ValueError,
+        match="choose one of cnn, ge2e, ge2e-ft, speechemb, speechemb-ft, speechemb-tuned, ",
     ):
         resolve_backbone("hubret-base")
 

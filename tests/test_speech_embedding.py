@@ -97,6 +97,32 @@ def test_the_finetuned_form_trains_the_encoder_from_the_pretrained_weights(tmp_p
     assert "finetune" not in BUILTIN["speechemb"].spec  # the shipped frozen spec is unchanged
 
 
+def test_the_tuned_form_trains_the_last_convolutions_on_the_frozen_part_s_output(tmp_path):
+    spec = BUILTIN["speechemb-tuned"].spec_for(3)
+    model = build_model(spec, seed=0)
+    waves = torch.from_numpy(np.stack([word(9), word(10, 180.0)]))
+    x = model.featurize(waves)
+    start = se.tail_start(spec["tuned_convs"])
+    convs = [m for m in se._encoder() if isinstance(m, torch.nn.Conv2d)]
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.encoder_tail) == 9 < len(convs)
+    assert x.shape == (2, 72, 44, 4)  # the 11 frozen convolutions' output of each clip
+    # before training, the frozen part then the tail is the whole pretrained encoder
+    tail = model.encoder_tail(x)[..., 0].transpose(1, 2)
+    frozen = build_model(BUILTIN["speechemb"].spec_for(3)).featurize(waves)
+    torch.testing.assert_close(tail, frozen, atol=1e-3, rtol=1e-4)
+    logits, _ = model(x)
+    logits.sum().backward()
+    first = model.encoder_tail[0]
+    assert isinstance(first, torch.nn.Conv2d) and first.weight.grad.abs().sum() > 0
+    assert start == [i for i, m in enumerate(se._encoder()) if isinstance(m, torch.nn.Conv2d)][11]
+    again, _ = load_checkpoint(save(model, tmp_path / "tuned"))
+    torch.testing.assert_close(again(x)[0], model.eval()(x)[0])
+    with pytest.raises(ValueError, match="tuned_convs"):
+        build_model({**spec, "tuned_convs": 21})
+    with pytest.raises(ValueError, match="finetune"):
+        build_model({**spec, "finetune": True})
+
+
 def test_a_missing_package_says_what_to_install(monkeypatch):
     import importlib.util
 

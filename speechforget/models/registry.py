@@ -7,8 +7,9 @@ Transformer backbones are named in models/catalog.py.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from speechforget.config import TrainConfig
 from speechforget.models.base import Backbone
@@ -20,6 +21,8 @@ from speechforget.models.speech_embedding import (
     SPEECHEMB_FT_SPEC,
     SPEECHEMB_RECIPE,
     SPEECHEMB_SPEC,
+    SPEECHEMB_TUNED_RECIPE,
+    SPEECHEMB_TUNED_SPEC,
     SpeechEmbeddingHead,
 )
 
@@ -34,9 +37,14 @@ class Builtin:
     recipe: TrainConfig
     size: str
     description: str
+    task_recipe: dict = field(default_factory=dict)  # task -> fields that differ there
 
     def spec_for(self, num_classes: int) -> dict:
         return {**self.spec, "num_classes": num_classes}
+
+    def recipe_for(self, task: str) -> TrainConfig:
+        """The recipe of this backbone's originals for `task`."""
+        return dataclasses.replace(self.recipe, **self.task_recipe.get(task, {}))
 
 
 # family name -> builder(spec dict) -> Backbone
@@ -49,7 +57,12 @@ FAMILIES: dict[str, Callable[[dict], Backbone]] = {
 # backbone name -> the built-in backbones (the first is the default's)
 BUILTIN: dict[str, Builtin] = {
     "cnn": Builtin(
-        "cnn", CNN_SPEC, CNN_RECIPE, "74k", "built-in small CNN on log-mels (shipped, offline)"
+        "cnn",
+        CNN_SPEC,
+        CNN_RECIPE,
+        "74k",
+        "built-in small CNN on log-mels (shipped, offline)",
+        {"sid": {"epochs": 48}},  # 44 speakers: more epochs (chosen on val)
     ),
     "ge2e": Builtin(
         "ge2e",
@@ -83,6 +96,15 @@ BUILTIN: dict[str, Builtin] = {
         "440k",
         "pretrained speech embedding (Google's keyword-spotting encoder), fine-tuned with its "
         "head (offline, trained here: about 4 minutes on a 2-core CPU)",
+    ),
+    "speechemb-tuned": Builtin(
+        "speechemb-tuned",
+        SPEECHEMB_TUNED_SPEC,
+        SPEECHEMB_TUNED_RECIPE,
+        "85k frozen + 243k + 111k",
+        "pretrained speech embedding (Google's keyword-spotting encoder, real speech): its "
+        "last 9 of 20 convolutions tuned with a small CNN head, the rest frozen (offline; the "
+        "keyword original is shipped and is the app's default for keywords)",
     ),
 }
 

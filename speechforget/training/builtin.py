@@ -68,6 +68,18 @@ def load_builtin(
     return x, trained
 
 
+def rebuild_line(backbone: str, task: str, recipe: TrainConfig) -> str:
+    """The command that trains this original again: `--set` for every recipe field that
+    differs from the backbone's recipe for the task (the device aside)."""
+    usual = dataclasses.asdict(entry(backbone).recipe_for(task))
+    sets = [
+        f" --set {k}={v}"
+        for k, v in dataclasses.asdict(recipe).items()
+        if k != "device" and usual.get(k) != v
+    ]
+    return f"python -m speechforget train --task {task} --backbone {backbone}" + "".join(sets)
+
+
 def train_builtin(
     backbone: str,
     task: TaskData,
@@ -79,7 +91,7 @@ def train_builtin(
     """Train a built-in backbone on every training clip of `task` with its recipe."""
     found = entry(backbone)
     spec = {**found.spec_for(task.num_classes), **(spec or {})}
-    recipe = recipe or found.recipe
+    recipe = recipe or found.recipe_for(task.task)
     train = task.where("train")
     model, run = train_model(spec, recipe, x[train], torch.from_numpy(task.y[train]), on_step)
     meta = {
@@ -92,6 +104,6 @@ def train_builtin(
         "train_time_s": round(run.time_s, 2),
         "n_train": len(train),
         "metrics": original_metrics(model, task, x, recipe.device),
-        "rebuild": f"python -m speechforget train --task {task.task} --backbone {backbone}",
+        "rebuild": rebuild_line(backbone, task.task, recipe),
     }
     return Trained(model, meta, run)
