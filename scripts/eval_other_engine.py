@@ -5,7 +5,7 @@ built-in data, augmentation or tuning step uses it. The script speaks the 10 key
 with --unknown, a few words the models never heard, label _unknown_) with each flite voice
 at a few speaking rates, clean (no noise, no room), and prints per-voice and total accuracy.
 
-    python scripts/eval_other_engine.py                        # the shipped kws original
+    python scripts/eval_other_engine.py                        # the app's kws original
     python scripts/eval_other_engine.py --model PATH --voices kal,slt --stretch 1.0
 
 flite is not a Python package: install it with `apt-get install flite` (Debian/Ubuntu) or
@@ -97,7 +97,10 @@ def evaluate(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default=str(ROOT / "assets" / "cnn_kws"), help="kws checkpoint")
+    from speechforget.config import default_backbone
+
+    shipped = ROOT / "assets" / f"{default_backbone('kws')}_kws"
+    ap.add_argument("--model", default=str(shipped), help="kws checkpoint (default: the app's)")
     ap.add_argument("--voices", default=",".join(VOICES), help="comma-separated flite voices")
     ap.add_argument("--stretch", default="0.85,1.0,1.2", help="flite duration stretches")
     ap.add_argument("--unknown", action="store_true", help=f"also say {', '.join(NEW_WORDS)}")

@@ -1,13 +1,14 @@
 """Make the gold retrains shipped in assets/golds/, for the built-in data and shipped
 originals, so that no visitor after a fresh start waits for them:
 
-- the class-mode golds of keyword spotting the app offers: one per keyword the "Forget
+- the class-mode golds of keyword spotting the app offers (of the task's default backbone,
+  config.default_backbone): one per keyword the "Forget
   these" list holds (the recipe on the training clips without that class; the same for
   every seed: a class's retain set does not depend on it);
 - the speaker task's visitor-free gold (the recipe on the built-in training set with one
   more output, for the visitor of the "Your voice" loop). It holds nothing of any visitor.
 
-    python scripts/make_shipped_golds.py                 # all of them (~40 s each on 2 cores)
+    python scripts/make_shipped_golds.py                 # all of them (about a minute each on 2 cores)
     python scripts/make_shipped_golds.py --only class:stop,class:go
 
 Each is named by its key without the timing conditions (found on every machine); its
@@ -51,12 +52,13 @@ def _ship(kept_dir: Path, original, retain, what: str, shipped: Path) -> Path:
 
 
 def class_gold(name: str, shipped: Path) -> str:
+    from speechforget.config import default_backbone
     from speechforget.data import make_split
     from speechforget.pipeline import prepare
     from speechforget.store import Store
     from speechforget.training.gold import retrain_gold
 
-    ctx = prepare("kws")
+    ctx = prepare("kws", default_backbone("kws"))
     split = make_split(ctx.task, f"class:{name}")
     with tempfile.TemporaryDirectory() as tmp:
         gold = retrain_gold(ctx.original, ctx.task, ctx.x, split.retain, store=Store(tmp))
@@ -65,12 +67,13 @@ def class_gold(name: str, shipped: Path) -> str:
 
 
 def visitor_gold(shipped: Path) -> str:
+    from speechforget.config import default_backbone
     from speechforget.pipeline import prepare
     from speechforget.store import Store
     from speechforget.training import Trained
     from speechforget.training.gold import gold_without_visitor
 
-    base = prepare("sid")
+    base = prepare("sid", default_backbone("sid"))
     n = base.task.num_classes + 1
     train = base.task.where("train")
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +84,7 @@ def visitor_gold(shipped: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from speechforget.config import default_backbone
     from speechforget.pipeline import prepare
     from speechforget.training.gold import SHIPPED
     from speechforget.ui import controls
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated: class:<keyword> and/or visitor (default: all)")
     args = ap.parse_args(argv)
-    kws = prepare("kws").task
+    kws = prepare("kws", default_backbone("kws")).task
     todo = [f"class:{n}" for n in controls.forget_names(kws, controls.FORGET_KEYWORDS)]
     todo.append("visitor")
     if args.only:

@@ -30,7 +30,8 @@ def test_add_speaker_forget_and_report(folders, task, capsys):
     data, me, root = folders
     out = root / f"{task}_report.json"
     model = root / f"{task}_unlearned"
-    args = ["unlearn", "--task", task, "--data", f"folder:{data}", "--add-speaker", f"me={me}"]
+    args = ["unlearn", "--task", task, "--backbone", "cnn", "--data", f"folder:{data}"]
+    args += ["--add-speaker", f"me={me}"]
     args += ["--forget", "speaker:me", "--method", "random_label", "--quiet"]
     assert main([*args, "--out", str(out), "--save-model", str(model)]) == 0
     rep = json.loads(out.read_text())

@@ -68,12 +68,13 @@ def app_message(path: Path) -> str:
 
 
 def test_predict_prints_a_row_per_clip_and_goes_on_after_a_bad_one(clips, capsys):
+    from speechforget.config import default_backbone
     from speechforget.pipeline import prepare
 
     argv = ["--task", "kws", clips["yes"], clips["notes"], clips["stop"], clips["silent"]]
     rc, rows, _ = run(capsys, *argv)
     assert rc == 0 and [r["file"] for r in rows] == [str(a) for a in argv[2:]]
-    model = prepare("kws", "cnn").original.model
+    model = prepare("kws", default_backbone("kws")).original.model  # the command's default
     for row, word in ((rows[0], "yes"), (rows[2], "stop")):
         check_row(row, KWS_LABELS)
         expected = model_probs(model, load_clip(clips[word]))

@@ -151,8 +151,8 @@ def se_asset():
 @needs_flite
 def test_the_shipped_original_hears_another_engines_keywords(tmp_path):
     """flite is the validation engine (never trained on): the shipped speechemb original
-    recognised 32 of its 40 keywords when it was chosen; this guards against a regression
-    (skipped without `apt-get install flite`; .ci/run installs it)."""
+    recognised 32 of its 40 keywords on data version 1 and again on version 2; this guards
+    against a regression (skipped without `apt-get install flite`; .ci/run installs it)."""
     from speechforget.clip_check import load_clip, model_probs
 
     model, meta = load_checkpoint(se_asset())

@@ -152,7 +152,9 @@ def test_every_keyword_the_app_offers_has_a_shipped_class_gold():
     from speechforget.ui import controls
 
     assets = Path(__file__).resolve().parent.parent / "assets"
-    meta = json.loads((assets / "cnn_kws.json").read_text())
+    from speechforget.config import default_backbone
+
+    meta = json.loads((assets / f"{default_backbone('kws')}_kws.json").read_text())
     original = Trained(build_model(meta["spec"]), meta)
     task = build_synthetic(SynthConfig(seed=0)).task("kws")  # the session cache
     names = controls.forget_names(task, controls.FORGET_KEYWORDS)
@@ -196,7 +198,7 @@ def test_built_in_backbones_need_no_hub_in_the_app(monkeypatch):
 
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=2.0: False)
     monkeypatch.setattr(context, "prepare", lambda task, backbone, data: (task, backbone))
-    for backbone in ("cnn", "ge2e", "ge2e-ft", "speechemb", "speechemb-ft"):
+    for backbone in ("cnn", "ge2e", "ge2e-ft", "speechemb", "speechemb-ft", "speechemb-tuned"):
         assert context.default_contexts("kws", backbone) == ("kws", backbone)
     with pytest.raises(ValueError, match="needs the Hugging Face Hub"):
         context.default_contexts("kws", "wav2vec2-base")

@@ -390,6 +390,19 @@ def test_task_and_kind_changes(app):
     assert "cannot be loaded" in note
 
 
+def test_a_new_task_brings_its_default_backbone_unless_one_was_chosen(app):
+    from speechforget.config import default_backbone
+
+    assert default_backbone("kws") == "speechemb-tuned" and default_backbone("sid") == "cnn"
+    backbone, kind, names, said, note = app.controls.on_task_and_backbone("sid", "speechemb-tuned")
+    assert backbone["value"] == "cnn" and kind["value"] == controls.FORGET_SPEAKERS
+    assert note == app.controls.on_backbone("cnn")
+    backbone, *_ = app.controls.on_task_and_backbone("kws", "cnn")
+    assert backbone["value"] == "speechemb-tuned"
+    backbone, *_, note = app.controls.on_task_and_backbone("kws", "hubert-base")  # chosen
+    assert backbone["value"] == "hubert-base" and "cannot be loaded" in note
+
+
 def test_data_set_choices_and_notes(app, monkeypatch, tmp_path):
     monkeypatch.setenv("SPEECHFORGET_DATA", f"voxceleb:{tmp_path}, hub:{tmp_path}")
     values = [v for _, v in controls.data_choices()]

@@ -18,7 +18,10 @@ from speechforget.data.audio import save_wav
 
 
 class TinyContexts:
-    """A context provider over the tiny data: cnn only, like an offline Space."""
+    """A context provider over the tiny data: the tiny CNN original only, like an offline
+    Space. The tasks' default backbones (config.TASK_BACKBONES, what the app picks when a
+    test passes none) get it too: these tests are about the app's flow, not the model's
+    (tests/test_speech_embedding.py and the whole-app runs cover the defaults' models)."""
 
     def __init__(self, kws_ctx) -> None:
         self.ctxs = {"kws": kws_ctx}
@@ -26,7 +29,9 @@ class TinyContexts:
     def __call__(self, task: str, backbone: str = "cnn", data: str = "synthetic"):
         if data != "synthetic":
             raise ValueError(f"data set '{data}' cannot be loaded here (offline test)")
-        if backbone != "cnn":
+        from speechforget.config import TASK_BACKBONES
+
+        if backbone not in ("cnn", *TASK_BACKBONES.values()):
             raise ValueError(
                 f"backbone '{backbone}' cannot be loaded here (offline test); pick cnn"
             )

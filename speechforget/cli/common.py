@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from speechforget.config import DEFAULT_BACKBONE, TASKS, DataConfig, ExperimentConfig
+from speechforget.config import (
+    TASK_BACKBONES,
+    TASKS,
+    DataConfig,
+    ExperimentConfig,
+    default_backbone,
+)
 
 
 def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
     p.add_argument(
         "--backbone",
-        default=DEFAULT_BACKBONE,
-        help="cnn (built-in) or a transformer backbone ('list' to list them)",
+        default=None,
+        help="a built-in or transformer backbone ('list' to list them; default: the task's, "
+        f"{', '.join(f'{t} {b}' for t, b in TASK_BACKBONES.items())})",
     )
     p.add_argument("--checkpoint", default=None, help="local folder of an original checkpoint")
     p.add_argument(
@@ -70,7 +77,7 @@ def parse_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
 def experiment_config(args: argparse.Namespace, **changes) -> ExperimentConfig:
     cfg = ExperimentConfig(
         task=args.task,
-        backbone=args.backbone,
+        backbone=args.backbone or default_backbone(args.task),
         forget=getattr(args, "forget", "class:stop"),
         method=args.method,
         method_overrides=parse_overrides(args.overrides),

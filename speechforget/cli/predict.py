@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from speechforget.config import DEFAULT_BACKBONE, TASKS
+from speechforget.config import TASK_BACKBONES, TASKS, default_backbone
 
 if TYPE_CHECKING:
     import torch
@@ -37,8 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, default="kws", help="kws or sid")
     p.add_argument(
         "--backbone",
-        default=DEFAULT_BACKBONE,
-        help="whose shipped original predicts (default %(default)s; ignored with --model)",
+        default=None,
+        help="whose shipped original predicts (default: the task's, "
+        f"{', '.join(f'{t} {b}' for t, b in TASK_BACKBONES.items())}; ignored with --model)",
     )
     p.add_argument(
         "--model",
@@ -52,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    model, names = load_model(args.task, args.backbone, args.model)
+    backbone = args.backbone or default_backbone(args.task)
+    model, names = load_model(args.task, backbone, args.model)
     predicted = 0
     for clip in args.clips:
         row = predict_clip(model, names, clip)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from speechforget import clip_check
-from speechforget.config import DEFAULT_BACKBONE, DataConfig
+from speechforget.config import DataConfig, default_backbone
 from speechforget.pipeline import Context, prepare
 from speechforget.runs import LocalRunner, Runner
 from speechforget.ui import controls
@@ -71,9 +71,10 @@ class AppContext:
         default_factory=dict, repr=False
     )
 
-    def context(self, task: str, backbone: str = DEFAULT_BACKBONE, data: str = "synthetic"):
-        """The pipeline Context for a task (ValueError with a message when it cannot load)."""
-        return self.contexts(task, backbone or DEFAULT_BACKBONE, data or "synthetic")
+    def context(self, task: str, backbone: str | None = None, data: str = "synthetic"):
+        """The pipeline Context for a task (ValueError with a message when it cannot load);
+        without a backbone, the task's default one."""
+        return self.contexts(task, backbone or default_backbone(task), data or "synthetic")
 
     def original_losses(self, ctx: Context) -> np.ndarray:
         """(M,) per-clip CE of the original model on `ctx`'s clips, computed once per context

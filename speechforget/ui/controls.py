@@ -10,7 +10,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from speechforget.config import DEFAULT_BACKBONE, TASK_LABELS, DataConfig, ExperimentConfig
+from speechforget.config import (
+    DEFAULT_BACKBONE,
+    TASK_LABELS,
+    DataConfig,
+    ExperimentConfig,
+    default_backbone,
+)
 from speechforget.data import needs_hub
 from speechforget.data.splits import forget_mode
 
@@ -281,7 +287,7 @@ def experiment_config(
         raise ValueError(f"SuperLoss re-weights a method's losses; '{method}' has none: untick it")
     return ExperimentConfig(
         task=task,
-        backbone=backbone or DEFAULT_BACKBONE,
+        backbone=backbone or default_backbone(task),
         forget=forget_spec(task, kind, names, percent),
         method=method,
         method_overrides=overrides_for(method, params, values, superloss),

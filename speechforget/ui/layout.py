@@ -188,9 +188,9 @@ def _wire_controls(app: App, panel: ControlsPanel, said) -> None:
     """The control panel's dependent widgets."""
     h, p = app.controls, panel
     p.task.change(
-        h.on_task,
+        h.on_task_and_backbone,
         [p.task, p.backbone, p.data_set],
-        [p.kind, p.names, said, p.backbone_note],
+        [p.backbone, p.kind, p.names, said, p.backbone_note],
         **PRIVATE,
     )
     p.data_set.change(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from speechforget.config import DEFAULT_BACKBONE
+from speechforget.config import DEFAULT_BACKBONE, TASK_BACKBONES, default_backbone
 from speechforget.ui import controls
 from speechforget.ui.context import AppContext
 
@@ -22,7 +22,7 @@ class ControlHandlers:
     def __init__(self, app: AppContext) -> None:
         self.app = app
 
-    def said_choices(self, task: str, backbone: str = DEFAULT_BACKBONE, data: str = "synthetic"):
+    def said_choices(self, task: str, backbone: str | None = None, data: str = "synthetic"):
         try:
             names = self.app.context(task, backbone, data).task.class_names
         except ValueError:
@@ -48,6 +48,15 @@ class ControlHandlers:
             self.said_choices(task, backbone, source),
             "",
         )
+
+    def on_task_and_backbone(self, task: str, backbone: str, source: str = "synthetic"):
+        """A new task: the task's default backbone when the picked one is another task's
+        default (a backbone the visitor chose stays), then as on_task; outputs (backbone,
+        kind, names, said, backbone note)."""
+        if backbone in (None, "", *TASK_BACKBONES.values()):
+            backbone = default_backbone(task)
+        kind, names, said, err = self.on_task(task, backbone, source)
+        return gr.update(value=backbone), kind, names, said, err or self.on_backbone(backbone)
 
     def on_kind(self, task: str, backbone: str, kind: str, source: str = "synthetic"):
         """Names list and percentage slider for a forget kind, and the method settings'

@@ -19,7 +19,7 @@ from typing import Any
 import gradio as gr
 
 from speechforget import proof, report
-from speechforget.config import DEFAULT_BACKBONE, ExperimentConfig
+from speechforget.config import ExperimentConfig, default_backbone
 from speechforget.data.audio import AudioError, save_wav
 from speechforget.data.dataset import KEYWORDS
 from speechforget.data.visitor import (
@@ -228,7 +228,7 @@ class EnrolHandlers:
             return
         cfg = ExperimentConfig(
             task=task,
-            backbone=DEFAULT_BACKBONE,
+            backbone=default_backbone(task),
             forget=f"speaker:{ME}",
             method=method,
             seed=int(seed or 0),

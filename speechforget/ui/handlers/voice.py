@@ -7,7 +7,6 @@ keyword guess."""
 from __future__ import annotations
 
 from speechforget import clip_check
-from speechforget.config import DEFAULT_BACKBONE
 from speechforget.data.audio import AudioError
 from speechforget.ui import views
 from speechforget.ui.context import AppContext
@@ -24,7 +23,7 @@ class VoiceHandlers:
         path: str | None,
         said: str | None,
         task: str,
-        backbone: str = DEFAULT_BACKBONE,
+        backbone: str | None = None,
         data: str = "synthetic",
     ):
         """(top-k figure, verdict) for an uploaded or recorded clip."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from speechforget.config import DEFAULT_BACKBONE
+from speechforget.config import default_backbone
 from speechforget.ui import controls
 from speechforget.ui.handlers.controls import ControlHandlers
 
@@ -80,7 +80,7 @@ def build(
     method's settings (see controls.all_params); run_enabled False: Run starts disabled
     (the page's load event enables it when the start-up is done)."""
     with gr.Column(scale=1, min_width=300, elem_id="controls"):
-        backbone, backbone_note, data_set, data_note = _model_and_data(handlers)
+        backbone, backbone_note, data_set, data_note = _model_and_data(handlers, default_task)
         task, kind, names, percent = _forget(task_data, default_task)
         method0 = controls.default_method()
         method = gr.Dropdown(
@@ -113,11 +113,12 @@ def build(
     )
 
 
-def _model_and_data(handlers: ControlHandlers):
+def _model_and_data(handlers: ControlHandlers, task: str):
+    first = default_backbone(task)
     backbone = gr.Dropdown(
-        controls.backbone_choices(), value=DEFAULT_BACKBONE, label="Backbone", elem_id="backbone"
+        controls.backbone_choices(), value=first, label="Backbone", elem_id="backbone"
     )
-    backbone_note = gr.Markdown(handlers.on_backbone(DEFAULT_BACKBONE))
+    backbone_note = gr.Markdown(handlers.on_backbone(first))
     data_set = gr.Dropdown(
         controls.data_choices(), value="synthetic", label="Data set", elem_id="data-set"
     )
