@@ -205,7 +205,7 @@ def forget_spec(task: str, kind: str, names: list[str] | None, percent: float | 
 
 
 OFFLINE_HELP = (
-    "The built-in CNN and data work offline. To use your own files, start the app with "
+    "The built-in models and data work offline. To use your own files, start the app with "
     "SPEECHFORGET_DATA=hub:<folder of Speech Commands parquet files>,voxceleb:<VoxCeleb1 "
     "folder>,folder:<folder of <label>/*.wav> (they are listed under Data set), or use the "
     "command line: --data hub:<dir> | voxceleb:<dir> | folder:<dir> and --checkpoint "
