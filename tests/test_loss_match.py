@@ -48,6 +48,10 @@ def test_margin_and_its_inverse():
     torch.testing.assert_close(
         ce(logits, torch.zeros(5, dtype=torch.long)), t, rtol=1e-4, atol=1e-6
     )
+    # a confident model's CE for a wrong label is over 88, where float32's expm1 is inf
+    big = torch.tensor([90.0, 150.0, 400.0])
+    assert torch.isfinite(margin_of_loss(big)).all()
+    torch.testing.assert_close(margin_of_loss(big), -big)
 
 
 def _run(ctx, spec: str, data_change=None, **overrides):

@@ -120,8 +120,11 @@ def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def margin_of_loss(loss: torch.Tensor) -> torch.Tensor:
-    """The margin whose cross-entropy is `loss`: the inverse of softplus(-m)."""
-    return -torch.log(torch.expm1(loss.float().clamp_min(1e-6)))
+    """The margin whose cross-entropy is `loss`: the inverse of softplus(-m), written as
+    -(l + log(1 - e^-l)) so that a loss above 88 (a confident model's CE for a wrong
+    label) does not overflow float32's expm1 to inf."""
+    loss = loss.float().clamp_min(1e-6)
+    return -(loss + torch.log(-torch.expm1(-loss)))
 
 
 @torch.no_grad()
