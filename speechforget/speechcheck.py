@@ -21,7 +21,8 @@ Calibration (the built-in synthetic data: espeak voices in white, pink, brown or
 noise at 5-30 dB SNR): every keyword and _unknown_ clip of its test split passes; its
 _silence_ clips (noise alone) score at most 0.37 and are taken for background noise;
 generated tones, hums, white and pink noise, DC, silence and chords score below 0.2
-(tests/test_speechcheck.py); flite's keywords in four voices pass (a slow test).
+(tests/test_speechcheck.py); the validation engine's keywords in four voices pass (a slow
+test in tests/test_other_engine.py).
 Known gap: chords that start abruptly out of digital silence (0.5 s of zeros before them)
 reach 0.6 in the peak-normalised reading and pass for speech.
 """

@@ -11,7 +11,7 @@ from speechforget.models.cnn import CNN_SPEC
 def test_cnn_shapes():
     model = build_model({**CNN_SPEC, "num_classes": 12}, seed=0)
     x = model.featurize(torch.randn(3, 16_000))
-    assert x.shape == (3, 1, 40, 101)
+    assert x.shape == (3, 1, CNN_SPEC["n_mels"], 1 + 16_000 // CNN_SPEC["hop"])  # centred frames
     logits, emb = model(x)
     assert logits.shape == (3, 12) and emb.shape == (3, CNN_SPEC["embed_dim"])
 

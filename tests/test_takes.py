@@ -60,7 +60,9 @@ def assert_reason(message: str, reason: str) -> None:
     assert not [r for r in REASONS if r != reason and r in message], message
 
 
-def test_every_test_split_word_passes(test_words):
+def test_the_test_split_words_pass_but_the_ones_the_recording_chain_ruined(test_words):
+    """Data v2 overdrives 5% of its clips and puts some words 5 dB above the noise: a take
+    check should send those back (3 of the 570 test words, 1% of train). Nothing else."""
     waves, labels = test_words
     refused = []
     for wave, label in zip(waves, labels):
@@ -70,7 +72,9 @@ def test_every_test_split_word_passes(test_words):
             refused.append(f"{label}: {err}")
             continue
         assert clip.shape == (SAMPLE_RATE,) and clip.dtype == np.float32
-    assert len(labels) > 400 and not refused, refused
+    assert len(labels) > 400 and len(refused) <= 0.01 * len(labels), refused
+    for message in refused:  # too loud, or the word drowned: never too short, long or silent
+        assert not any(r in message for r in ("silent", "short", "long")), message
 
 
 def test_words_of_unseen_voices_pass(unseen_words, tmp_path):
