@@ -46,6 +46,13 @@ class TrainConfig:
     lr: float = _f(3e-3, "AdamW learning rate", min=1e-6, max=1.0, log=True)
     weight_decay: float = _f(1e-4, "AdamW decoupled weight decay", min=0.0, max=1.0)
     batch_size: int = _f(64, "clips per step", min=1, max=4096)
+    label_smoothing: float = _f(
+        0.0,
+        "cross-entropy label smoothing (bounds the margins: an original whose training "
+        "losses sit at 1e-20 gives gradient ascent nothing to climb)",
+        min=0.0,
+        max=0.5,
+    )
     grad_clip: float = _f(5.0, "clip the gradient norm to this (0 = off)", min=0.0)
     seed: int = _f(0, "seed of the initialisation and the batch order", min=0)
     device: str = _f("auto", "cpu | cuda | auto (bf16 autocast on CUDA)")

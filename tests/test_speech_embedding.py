@@ -149,15 +149,18 @@ def se_asset():
 
 
 @needs_flite
-def test_the_shipped_original_hears_another_engines_keywords(tmp_path):
-    """flite is the validation engine (never trained on): the shipped speechemb original
-    recognised 32 of its 40 keywords on data version 1 and again on version 2; this guards
-    against a regression (skipped without `apt-get install flite`; .ci/run installs it)."""
+@pytest.mark.parametrize("backbone,least", [("speechemb", 30), ("speechemb-tuned", 26)])
+def test_the_shipped_original_hears_another_engines_keywords(tmp_path, backbone, least):
+    """flite is the validation engine (never trained on). Of its 40 keywords, the shipped
+    speechemb original recognised 32 on data version 1 and again on version 2, and the
+    keyword default (speechemb-tuned, label smoothing 0.1) 29. The test guards against a
+    regression. It is skipped without `apt-get install flite`; .ci/run installs flite."""
     from speechforget.clip_check import load_clip, model_probs
+    from speechforget.training.builtin import asset_path
 
-    model, meta = load_checkpoint(se_asset())
+    model, meta = load_checkpoint(asset_path(backbone, "kws"))
     hits = 0
     for _, word_, path in flite_keywords(tmp_path):
         probs = model_probs(model, load_clip(path))
         hits += meta["class_names"][int(probs.argmax())] == word_
-    assert hits >= 30, f"{hits} of 40"
+    assert hits >= least, f"{hits} of 40"

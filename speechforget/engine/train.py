@@ -95,7 +95,7 @@ def _fit(
         opt, max_lr=cfg.lr, total_steps=loop.total_steps, pct_start=0.15
     )
     gen = torch.Generator().manual_seed(cfg.seed)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     for epoch in range(cfg.epochs):
         for idx in batches(len(x), cfg.batch_size, gen, loop.device):
             with autocast(loop.device):
