@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from measure_app import app_env, free_port  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from speechforget.config import TASK_BACKBONES  # noqa: E402
+
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 CLIP = ROOT / "assets" / "clips" / "stop_spk51_new_speaker.wav"
 MAX_VISITORS = 16
@@ -91,14 +94,23 @@ def _watch(job, rec: dict, what: str) -> list:
     return job.outputs()
 
 
-def visitor(url: str, i: int, keyword: str, method: str, t0: float, go: threading.Event, rec):
+def visitor(
+    url: str,
+    i: int,
+    keyword: str,
+    method: str,
+    backbone: str,
+    t0: float,
+    go: threading.Event,
+    rec: dict,
+):
     from gradio_client import Client, handle_file
 
     rec.update(visitor=i, keyword=keyword, errors=[], own=True)
     try:
         client = Client(url, verbose=False)
         go.wait()
-        args = ("cnn", "synthetic", "kws", "keywords", [keyword], 10, method, False, 0)
+        args = (backbone, "synthetic", "kws", "keywords", [keyword], 10, method, False, 0)
         outs = _watch(client.submit(*args, api_name="/run"), rec, "run")
         rec["run"] = round(time.monotonic() - t0, 1)
         status = next((o[0] for o in reversed(outs) if isinstance(o[0], str)), "")
@@ -129,7 +141,9 @@ def visitor(url: str, i: int, keyword: str, method: str, t0: float, go: threadin
         if trained is not None:
             rec["gold_retrain_s"] = round(trained, 1)  # the retrain's training time
         t = time.monotonic()
-        _, verdict = client.predict(handle_file(str(CLIP)), None, "kws", "cnn", api_name="/predict")
+        _, verdict = client.predict(
+            handle_file(str(CLIP)), None, "kws", backbone, api_name="/predict"
+        )
         rec["upload_s"] = round(time.monotonic() - t, 2)
         if "recognised" not in verdict and "speech" not in verdict:
             rec["errors"].append(f"upload: {verdict[:200]}")
@@ -143,6 +157,12 @@ def main() -> int:
     )
     ap.add_argument("--visitors", type=int, default=8, help=f"at most {MAX_VISITORS}")
     ap.add_argument("--method", default="random_label")
+    ap.add_argument(
+        "--backbone",
+        default=TASK_BACKBONES["kws"],
+        help="the keyword backbone every visitor runs (default: the app's, whose class golds "
+        "are shipped)",
+    )
     ap.add_argument(
         "--keywords", default=",".join(KEYWORDS), help="comma-separated, one per visitor in turn"
     )
@@ -170,7 +190,12 @@ def main() -> int:
         stderr=subprocess.PIPE,
         text=True,
     )
-    out: dict = {"visitors": args.visitors, "method": args.method, "cpu_cores": os.cpu_count()}
+    out: dict = {
+        "visitors": args.visitors,
+        "method": args.method,
+        "backbone": args.backbone,
+        "cpu_cores": os.cpu_count(),
+    }
     try:
         for line in proc.stderr:  # the start-up's lines (ui/startup.py)
             if "Run is enabled" in line or "could not prepare" in line:
@@ -189,7 +214,9 @@ def main() -> int:
             rec: dict = {}
             kw = keywords[i % len(keywords)]
             th = threading.Thread(
-                target=visitor, args=(url, i, kw, args.method, t0, go, rec), daemon=True
+                target=visitor,
+                args=(url, i, kw, args.method, args.backbone, t0, go, rec),
+                daemon=True,
             )
             recs.append(rec)
             threads.append(th)
