@@ -143,10 +143,15 @@ def _prepare_cached(
     warm_up()  # torch's lazy imports, kept out of every timed run (gold and unlearning)
     store = Store.of(cache)
     progress.report(LOAD_DATA_STAGE)
-    tdata = load_source(DataConfig(*data), store).task(task)
+    tdata = _task_data(task, data, cache)
     progress.report(LOAD_MODEL_STAGE)
     x, original = load_original(backbone, tdata, checkpoint, dict(recipe), device, store)
     return Context(tdata, x, original, store)
+
+
+@lru_cache(maxsize=4)
+def _task_data(task: str, data: tuple, cache: str | None) -> TaskData:
+    return load_source(DataConfig(*data), Store.of(cache)).task(task)
 
 
 LOAD_DATA_STAGE = "loading the data"
@@ -243,9 +248,14 @@ def start_experiment(cfg: ExperimentConfig, ctx: Context | None = None) -> Resul
     """The split for cfg.forget (ValueError when it leaves nothing to forget or retain),
     nothing trained yet. Steps: start_experiment -> unlearn_step -> gold_step; the app
     calls them one by one to show the unlearned model's results before the gold's."""
-    ctx = ctx or prepare(
-        cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device, cfg.cache
-    )
+    if ctx is None:  # a bad forget choice fails on the clips, before an original is trained
+        check_recipe(cfg.backbone, cfg.recipe or {})
+        cache = None if cfg.cache is None else str(cfg.cache)
+        data = dataclasses.astuple(cfg.data or DataConfig())
+        make_split(_task_data(cfg.task, data, cache), cfg.forget, cfg.seed)
+        ctx = prepare(
+            cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device, cfg.cache
+        )
     return Result(cfg, ctx, make_split(ctx.task, cfg.forget, cfg.seed))
 
 

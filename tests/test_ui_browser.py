@@ -157,7 +157,8 @@ def test_stop_keeps_the_app_usable(page):
     page.locator("#run").click()
     expect(page.locator("#status")).to_contain_text("step")
     page.locator("#stop").click()
-    expect(page.locator("#run")).to_be_disabled()  # until the stopped run has ended
+    # Run is disabled until the stopped run has ended; that may take only milliseconds, too
+    # short to be seen reliably, so check where it lands: stopped, and Run usable again
     expect(page.locator("#status")).to_contain_text("ready for another run")
     expect(page.locator("#run")).to_be_enabled()
     page.locator("#method input").click()
