@@ -70,6 +70,20 @@ def test_projection_pca_and_umap_share_axes():
     assert b.shape == (80, 2) and np.isfinite(b).all()
 
 
+def test_pca_of_wide_embeddings_equals_the_full_svd():
+    """The fast path (D > 64: randomised subspace iteration) against numpy's full SVD."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(12, 300)) * 3
+    x = (centres[rng.integers(0, 12, 500)] + rng.normal(size=(500, 300))).astype(np.float32)
+    xc = x.astype(np.float64) - x.mean(0)
+    ref = xc @ np.linalg.svd(xc, full_matrices=False)[2][:2].T
+    b, a, used = viz.project_2d(x[:250], x[250:], method="pca")
+    mine = np.r_[b, a]
+    for j in range(2):  # a principal direction's sign is arbitrary
+        sign = np.sign(mine[:, j] @ ref[:, j])
+        np.testing.assert_allclose(mine[:, j], sign * ref[:, j], atol=1e-3 * np.abs(ref).max())
+
+
 def test_subsample_keeps_forget_clips():
     pos = viz.subsample_positions(np.arange(10), np.arange(10, 5000), max_points=100, seed=0)
     assert len(pos) == 100 and set(range(10)) <= set(pos.tolist())
