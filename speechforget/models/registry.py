@@ -101,9 +101,9 @@ BUILTIN: dict[str, Builtin] = {
         "speechemb-tuned",
         SPEECHEMB_TUNED_SPEC,
         SPEECHEMB_TUNED_RECIPE,
-        "85k frozen + 243k + 111k",
+        "190k frozen + 139k + 111k",
         "pretrained speech embedding (Google's keyword-spotting encoder, real speech): its "
-        "last 9 of 20 convolutions tuned with a small CNN head, the rest frozen (offline; the "
+        "last 5 of 20 convolutions tuned with a small CNN head, the rest frozen (offline; the "
         "keyword original is shipped and is the app's default for keywords)",
     ),
 }
