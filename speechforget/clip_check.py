@@ -66,9 +66,10 @@ def load_clip(
     path: str | Path, max_seconds: float = 30.0, max_bytes: int = 10_000_000
 ) -> np.ndarray:
     """An uploaded or recorded file as the (16000,) clip every model expects: any rate and
-    channel count, resampled to 16 kHz mono, cropped to its loudest second or padded.
+    channel count, resampled to 16 kHz mono, its silence cut, then cropped to its loudest
+    second or padded (data.audio.centre_word).
     Raises AudioError (a ValueError) saying what is wrong with a bad file."""
-    from speechforget.data.audio import AudioError, fit_clip, load_audio
+    from speechforget.data.audio import AudioError, centre_word, load_audio
 
     x = load_audio(path, SAMPLE_RATE, max_seconds=max_seconds, max_bytes=max_bytes)
     if len(x) < MIN_SECONDS * SAMPLE_RATE:
@@ -76,7 +77,7 @@ def load_clip(
             f"the clip is only {1000 * len(x) / SAMPLE_RATE:.0f} ms long; "
             f"record at least {MIN_SECONDS:g} s (a whole word)"
         )
-    return fit_clip(x)
+    return centre_word(x)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speechforget.data.audio import SILENT_PEAK, AudioError, fit_clip, load_audio, resample
+from speechforget.data.audio import SILENT_PEAK, AudioError, centre_word, load_audio, resample
 from speechforget.data.dataset import SAMPLE_RATE
 
 MIN_SECONDS = 0.3  # shortest file that can hold one word
@@ -66,8 +66,9 @@ class TakeFeatures:
 
 def check_take(path_or_wave: str | Path | bytes | np.ndarray, sr: int | None = None) -> np.ndarray:
     """A recorded or uploaded take of one word as the (16000,) float32 clip the models train
-    on (16 kHz, DC removed, its loudest second). A file (path or bytes) is read with
-    load_audio; an array is (L,) float in [-1, 1] at `sr` Hz (default 16 kHz).
+    on (16 kHz, DC removed, its silence cut, then its loudest second: data.audio.centre_word).
+    A file (path or bytes) is read with load_audio; an array is (L,) float in [-1, 1] at
+    `sr` Hz (default 16 kHz).
     Raises AudioError (a ValueError) saying what to do when the take is unreadable,
     too short, too long, too loud (clipped), silent or not speech."""
     x = _as_wave(path_or_wave, sr)
@@ -75,7 +76,7 @@ def check_take(path_or_wave: str | Path | bytes | np.ndarray, sr: int | None = N
     x = _remove_offset(x)
     _check_speech(take_features(x))
     _check_voice(x)
-    return fit_clip(x)
+    return centre_word(x)
 
 
 def _check_voice(x: np.ndarray) -> None:

@@ -186,6 +186,22 @@ def test_fit_clip_keeps_the_loud_part():
     assert len(short) == 16000 and short[7500:8500].all() and not short[:7000].any()
 
 
+def test_centre_word_puts_an_upload_s_word_in_the_middle():
+    from speechforget.data.audio import centre_word, cut_silence
+
+    word = _tone(4000 / SAMPLE_RATE)  # 0.25 s
+    rec = np.full(48000, 1e-4, np.float32)  # 3 s of a quiet room, the word early in it
+    rec[3000:7000] = word
+    mid = lambda y: np.flatnonzero(np.abs(y) > 0.1).mean()  # noqa: E731
+    assert abs(mid(centre_word(rec)) - 8000) < 200
+    assert abs(mid(fit_clip(rec)) - 8000) > 4000  # fit_clip alone: at an edge of its window
+    short = np.r_[np.zeros(800, np.float32), word, np.zeros(7000, np.float32)]  # 0.74 s
+    assert abs(mid(centre_word(short)) - 8000) < 200 and abs(mid(fit_clip(short)) - 8000) > 2000
+    assert abs(len(cut_silence(rec)) - (4000 + 2 * 160)) <= 2  # 10 ms kept either side
+    for same in (np.zeros(9000, np.float32), np.full(9000, 0.3, np.float32)):  # silence, DC
+        assert np.array_equal(cut_silence(same), same)
+
+
 def test_espeak_driver():
     from speechforget.data.espeak import Espeak
 

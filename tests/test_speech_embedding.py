@@ -154,7 +154,8 @@ def test_the_shipped_original_hears_another_engines_keywords(tmp_path, backbone,
     """flite is the validation engine (never trained on). Of its 40 keywords, the shipped
     speechemb original recognised 32 on data version 1 and again on version 2, and the
     keyword default (speechemb-tuned, label smoothing 0.1) 29, with its last 9 convolutions
-    tuned and again with 5 (the shipped one). The test guards against a
+    tuned and again with 5 (the shipped one); 31 once uploads had their silence cut
+    (data.audio.centre_word; the frozen form: 32). The test guards against a
     regression. It is skipped without `apt-get install flite`; .ci/run installs flite."""
     from speechforget.clip_check import load_clip, model_probs
     from speechforget.training.builtin import asset_path

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speechforget.data.audio import AUDIO_SUFFIXES, AudioError, fit_clip, load_audio
+from speechforget.data.audio import AUDIO_SUFFIXES, AudioError, centre_word, load_audio
 from speechforget.data.dataset import CLIP_SAMPLES, KEYWORDS, SpeechData
 
 HELD = "added"  # the split of the visitor's held-back clips
@@ -107,8 +107,8 @@ def make_visitor(
     seed: int = 0,
     min_keywords: int = MIN_KEYWORDS,
 ) -> Visitor:
-    """A Visitor from clips (any length, fitted to 1 s) and the keyword each says ("" if
-    none; keyword spotting drops those)."""
+    """A Visitor from clips (any length: their silence cut, fitted to 1 s) and the keyword
+    each says ("" if none; keyword spotting drops those)."""
     if task not in ("kws", "sid"):
         raise ValueError(f"unknown task '{task}'; choose one of kws, sid")
     words_arr = np.asarray(list(words), dtype=object).astype(str)
@@ -117,7 +117,7 @@ def make_visitor(
         waves = [w for w, k in zip(waves, keep) if k]
         words_arr = words_arr[keep]
     check_enough(words_arr, task, min_keywords)
-    stacked = np.stack([fit_clip(np.asarray(w, np.float32)) for w in waves])
+    stacked = np.stack([centre_word(np.asarray(w, np.float32)) for w in waves])
     return Visitor(name, stacked, words_arr, hold_back(words_arr, task, seed))
 
 
