@@ -40,20 +40,27 @@ def flite_voices() -> list[str]:
     return out.split(":", 1)[-1].split()
 
 
-def speak(word: str, voice: str, stretch: float, folder: Path) -> np.ndarray:
-    """`word` by flite `voice` at duration stretch `stretch`: (16000,) float32 at 16 kHz."""
+def speak(
+    word: str, voice: str, stretch: float, folder: Path, as_uploaded: bool = False
+) -> np.ndarray:
+    """`word` by flite `voice` at duration stretch `stretch`: (16000,) float32 at 16 kHz,
+    prepared like the built-in data's takes, or (as_uploaded) read from flite's file the
+    way the app reads an upload (clip_check.load_clip)."""
+    from speechforget.clip_check import load_clip
     from speechforget.data.audio import fit_clip, load_audio
 
     path = folder / f"{voice}_{word}_{stretch}.wav"
     cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
     subprocess.run([*cmd, "-t", word, "-o", str(path)], check=True, capture_output=True)
+    if as_uploaded:
+        return load_clip(path)
     x = load_audio(path)
     loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
     x = x[max(loud[0] - 160, 0) : loud[-1] + 160]  # trim silence like the built-in data
     return fit_clip(0.5 * x / np.abs(x).max())
 
 
-def clips(voices: list[str], stretches: list[float], unknown: bool):
+def clips(voices: list[str], stretches: list[float], unknown: bool, as_uploaded: bool = False):
     """(waves (N, 16000), labels (N,) as KWS_LABELS indices, voice (N,), word (N,))."""
     from speechforget.data.dataset import KEYWORDS, KWS_LABELS
 
@@ -66,7 +73,7 @@ def clips(voices: list[str], stretches: list[float], unknown: bool):
         for v in voices:
             for s in stretches:
                 for w in words:
-                    waves.append(speak(w, v, s, Path(tmp)))
+                    waves.append(speak(w, v, s, Path(tmp), as_uploaded))
                     y.append(label[w])
                     who.append(v)
                     said.append(w)
@@ -74,7 +81,11 @@ def clips(voices: list[str], stretches: list[float], unknown: bool):
 
 
 def evaluate(
-    model_path: str | Path, voices: list[str], stretches: list[float], unknown: bool
+    model_path: str | Path,
+    voices: list[str],
+    stretches: list[float],
+    unknown: bool,
+    as_uploaded: bool = False,
 ) -> dict:
     """Accuracy of the checkpoint at model_path on flite clips: {voice: acc, ..., "total": acc}."""
     from speechforget.engine import predict
@@ -84,7 +95,7 @@ def evaluate(
     model, meta = load_checkpoint(model_path)
     if meta.get("task") != "kws":
         raise SystemExit(f"{model_path} is a {meta.get('task')} model; give a keyword (kws) model")
-    waves, y, who, said = clips(voices, stretches, unknown)
+    waves, y, who, said = clips(voices, stretches, unknown, as_uploaded)
     logits, _ = predict(model, featurize(model, waves.astype(np.float32)), "cpu")
     pred = logits.argmax(1).numpy()
     names = meta["class_names"]
@@ -104,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voices", default=",".join(VOICES), help="comma-separated flite voices")
     ap.add_argument("--stretch", default="0.85,1.0,1.2", help="flite duration stretches")
     ap.add_argument("--unknown", action="store_true", help=f"also say {', '.join(NEW_WORDS)}")
+    ap.add_argument(
+        "--as-uploaded",
+        action="store_true",
+        help="read flite's files as the app reads an upload (default: prepared like the data)",
+    )
     ap.add_argument("--json", default=None, help="also write the result to this file")
     args = ap.parse_args(argv)
     have = flite_voices()
@@ -120,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flite has no voice {', '.join(missing)}; it has {', '.join(have)}", file=sys.stderr)
         return 2
     stretches = [float(s) for s in args.stretch.split(",")]
-    res = evaluate(args.model, voices, stretches, args.unknown)
+    res = evaluate(args.model, voices, stretches, args.unknown, args.as_uploaded)
     per = res["n"] // len(voices)
     for v in voices:
         print(f"{v:>6}: {res[v]:6.1%}  ({per} clips)")
