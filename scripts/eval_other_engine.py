@@ -47,7 +47,7 @@ def speak(
     prepared like the built-in data's takes, or (as_uploaded) read from flite's file the
     way the app reads an upload (clip_check.load_clip)."""
     from speechforget.clip_check import load_clip
-    from speechforget.data.audio import fit_clip, load_audio
+    from speechforget.data.audio import cut_silence, fit_clip, load_audio
 
     path = folder / f"{voice}_{word}_{stretch}.wav"
     cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
@@ -55,8 +55,7 @@ def speak(
     if as_uploaded:
         return load_clip(path)
     x = load_audio(path)
-    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
-    x = x[max(loud[0] - 160, 0) : loud[-1] + 160]  # trim silence like the built-in data
+    x = cut_silence(x)  # like the built-in data's takes
     return fit_clip(0.5 * x / np.abs(x).max())
 
 

@@ -21,7 +21,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 VOICES = ("en-us+klatt", "en-us+klatt2", "en-us+klatt3", "en-us+klatt4", "en+klatt", "en+klatt2")
 RATES = (130, 175, 220)
 
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from speechforget.clip_check import model_probs
     from speechforget.config import default_backbone
     from speechforget.data.audio import centre_word, fit_clip, resample
-    from speechforget.data.dataset import SAMPLE_RATE
+    from speechforget.data.dataset import KEYWORDS, SAMPLE_RATE
     from speechforget.data.espeak import Espeak
     from speechforget.data.synthetic import VARIANTS
     from speechforget.models import load_checkpoint

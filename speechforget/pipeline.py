@@ -154,6 +154,11 @@ def _task_data(task: str, data: tuple, cache: str | None) -> TaskData:
     return load_source(DataConfig(*data), Store.of(cache)).task(task)
 
 
+def _source_key(data: DataConfig | None, cache) -> tuple[tuple, str | None]:
+    """(data, cache) as the hashable arguments of the cached loaders."""
+    return dataclasses.astuple(data or DataConfig()), None if cache is None else str(cache)
+
+
 LOAD_DATA_STAGE = "loading the data"
 LOAD_MODEL_STAGE = "featurizing the clips and loading the original model"
 _PREPARE_LOCKS: dict[tuple, threading.Lock] = {}
@@ -178,8 +183,8 @@ def prepare(
     recipe = recipe or {}
     check_recipe(backbone, recipe)  # a bad key fails here, before any data is loaded
     key = tuple(sorted((k, str(v)) for k, v in recipe.items()))
-    cache = None if cache is None else str(cache)
-    args = (task, backbone, dataclasses.astuple(data), checkpoint, key, device, cache)
+    data_key, cache = _source_key(data, cache)
+    args = (task, backbone, data_key, checkpoint, key, device, cache)
     with _PREPARE_LOCKS_LOCK:
         lock = _PREPARE_LOCKS.setdefault(args, threading.Lock())
     with lock:  # two callers at once (the app's start-up and a visitor) prepare it once
@@ -250,9 +255,7 @@ def start_experiment(cfg: ExperimentConfig, ctx: Context | None = None) -> Resul
     calls them one by one to show the unlearned model's results before the gold's."""
     if ctx is None:  # a bad forget choice fails on the clips, before an original is trained
         check_recipe(cfg.backbone, cfg.recipe or {})
-        cache = None if cfg.cache is None else str(cfg.cache)
-        data = dataclasses.astuple(cfg.data or DataConfig())
-        make_split(_task_data(cfg.task, data, cache), cfg.forget, cfg.seed)
+        make_split(_task_data(cfg.task, *_source_key(cfg.data, cfg.cache)), cfg.forget, cfg.seed)
         ctx = prepare(
             cfg.task, cfg.backbone, cfg.data, cfg.checkpoint, cfg.recipe, cfg.device, cfg.cache
         )

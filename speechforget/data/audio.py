@@ -113,12 +113,12 @@ def fit_clip(x: np.ndarray, n: int = CLIP_SAMPLES) -> np.ndarray:
 def cut_silence(x: np.ndarray, floor: float = 0.02, margin: int = 160) -> np.ndarray:
     """(L,) -> from `margin` samples before the first sample louder than `floor` x the peak
     to `margin` after the last (10 ms at 16 kHz: the built-in data's takes are cut so);
-    x itself when no sample is that loud."""
-    x = np.asarray(x, dtype=np.float32)
+    x itself when no sample is that loud. Keeps x's dtype."""
+    x = np.asarray(x)
     loud = np.flatnonzero(np.abs(x) > floor * np.abs(x).max()) if x.size else []
     if len(loud) == 0:
         return x
-    return x[max(int(loud[0]) - margin, 0) : int(loud[-1]) + margin + 1]
+    return x[max(int(loud[0]) - margin, 0) : int(loud[-1]) + margin]
 
 
 def centre_word(x: np.ndarray, n: int = CLIP_SAMPLES) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from speechforget import progress
-from speechforget.data.audio import resample, save_wav, to_int16
+from speechforget.data.audio import cut_silence, resample, save_wav, to_int16
 from speechforget.data.augment import augment
 from speechforget.data.dataset import (
     CLIP_SAMPLES,
@@ -213,10 +213,9 @@ def _finish(x: np.ndarray, sr: int, job: tuple, cfg: SynthConfig) -> np.ndarray:
     """A rendered take, trimmed and resampled to 16 kHz with its vocal tract and speed:
     (L,) float32."""
     spk, word, jit = job
-    loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max()) if x.size else []
-    if len(loud) == 0:
+    if not x.size or not np.abs(x).max():
         raise RuntimeError(f"{spk.engine} produced no audio for {word!r} with voice {spk.voice}")
-    x = x[max(loud[0] - 220, 0) : loud[-1] + 220]  # trim silence, keep 10 ms margins
+    x = cut_silence(x, margin=220)  # 10 ms margins at the engines' 22,050 Hz
     formant = spk.formant * (1 + cfg.formant_jitter * jit[3]) * (1 + cfg.speed_jitter * jit[4])
     # reading the samples as if recorded at sr * formant scales pitch, formants and tempo
     src = int(round(sr * formant / 50)) * 50
